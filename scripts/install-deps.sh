@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every Debian package localseek's build and tests need (Debian 12).
+# Safe to run again: apt-get skips what is already there.
+#   build-essential cmake ninja-build  the C compiler and the build
+#   clang libclang-rt-14-dev           libFuzzer and sanitizer runtimes (fuzz targets, TSan/ASan builds)
+#   python3                            small helper scripts in tests
+set -euo pipefail
+PACKAGES="build-essential cmake ninja-build clang libclang-rt-14-dev python3"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+else
+  echo "all build dependencies are installed"
+fi

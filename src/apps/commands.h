@@ -1,0 +1,14 @@
+/* commands.h — the subcommands of the `localseek` program.
+ *
+ * main.c reads the first argument and hands the rest to one of these. Each
+ * returns the process exit status (0 ok, 1 error, 2 bad usage) and prints its
+ * own errors as one sentence on stderr. Nothing below apps/ prints or exits.
+ */
+#ifndef LS_COMMANDS_H
+#define LS_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif
