@@ -13,6 +13,7 @@ typedef struct {
 static const command commands[] = {
     { "info", cmd_info, "describe a GGUF model file (architecture, sizes, tensor types)" },
     { "quantize", cmd_quantize, "convert a GGUF model to another numeric format" },
+    { "tokenize", cmd_tokenize, "turn text into token ids (and pieces) with a model's tokenizer" },
     { "bench", cmd_bench, "measure speed (--kernels: dot-product kernels against memory bandwidth)" },
 };
 
