@@ -21,7 +21,14 @@
  *
  * gguf_open() checks every count, length, type, dimension, offset and size
  * against the file before anything uses it; any failure returns a status and
- * one sentence naming the file and the field or tensor and what was expected.
+ * one sentence naming the file and the field or tensor and what was expected:
+ * LS_ERR_FORMAT for a malformed file, LS_ERR_UNSUPPORTED for a well-formed one
+ * we cannot read (GGUF v1, a version above 3, an unknown tensor type id).
+ * The reader is stricter than ggml in three places, on purpose: every
+ * dimension must be >= 1 (ggml allows empty tensors), booleans must be 0 or 1,
+ * and tensors may come in any order but must not overlap. Tensor types that
+ * are known but not computable (Q2_K, IQ*) are accepted, so `info` can list
+ * them; whoever computes checks dtype_get(t->type)->supported.
  * Tensor data is never copied: gguf_tensor.data points into the read-only map.
  *
  * Owns: the mapping and the parsed index (keys and tensors).
@@ -66,7 +73,10 @@ typedef struct {
 typedef struct gguf_file gguf_file;
 
 /* Opens and validates `path`. On success *out owns the mapping; release with
- * gguf_close(). On failure *out is NULL and ls_error_msg() says what is wrong. */
+ * gguf_close(). On failure *out is NULL and ls_error_msg() says what is wrong.
+ * Errors: LS_ERR_NOT_FOUND/LS_ERR_IO (cannot open or map), LS_ERR_FORMAT,
+ * LS_ERR_UNSUPPORTED, LS_ERR_NOMEM. The index costs about 100 bytes per key
+ * and tensor plus 8 bytes per string-array element (1.2 MB for a 151k vocab). */
 ls_status gguf_open(const char *path, gguf_file **out);
 /* Same, over a caller-owned buffer that must outlive the result (fuzzing, tests). */
 ls_status gguf_open_memory(const void *data, size_t size_bytes, const char *label, gguf_file **out);
@@ -80,7 +90,7 @@ const char *gguf_path(const gguf_file *f);   /* path or label given at open */
 
 /* ---- metadata ------------------------------------------------------------ */
 int64_t gguf_n_kv(const gguf_file *f);
-/* Index of `key`, or -1. */
+/* Index of `key`, or -1 (binary search over a sorted index). */
 int64_t gguf_find_key(const gguf_file *f, const char *key);
 gguf_str gguf_key_name(const gguf_file *f, int64_t i);
 gguf_type gguf_kv_type(const gguf_file *f, int64_t i);
@@ -100,7 +110,9 @@ ls_status gguf_get_str(const gguf_file *f, const char *key, gguf_str *out);
 
 /* Arrays: element type and count, then elements. For numeric arrays the data
  * pointer is into the file (little-endian, possibly unaligned: read with
- * memcpy); string arrays are read one element at a time. */
+ * memcpy); elem_type must match the array's exactly (no conversion).
+ * String arrays are read one element at a time, in O(1) per element; an index
+ * past the end gives LS_ERR_ARG. */
 ls_status gguf_get_arr_info(const gguf_file *f, const char *key, gguf_type *elem_type, uint64_t *n);
 ls_status gguf_get_arr_data(const gguf_file *f, const char *key, gguf_type elem_type, const void **data, uint64_t *n);
 ls_status gguf_get_arr_str(const gguf_file *f, const char *key, uint64_t i, gguf_str *out);
@@ -109,6 +121,10 @@ ls_status gguf_get_arr_str(const gguf_file *f, const char *key, uint64_t i, gguf
  * metadata). gguf_kv_raw returns the encoded value bytes (everything after the
  * u32 value type) and their length. */
 void gguf_kv_raw(const gguf_file *f, int64_t i, const void **bytes, size_t *n_bytes);
+/* For an array entry: its element type and count; GGUF_TYPE_COUNT and 0 for
+ * a scalar entry. */
+gguf_type gguf_kv_arr_type(const gguf_file *f, int64_t i);
+uint64_t gguf_kv_arr_n(const gguf_file *f, int64_t i);
 
 /* Convenience: compares a gguf_str with a C string. */
 bool gguf_str_eq(gguf_str s, const char *c);
