@@ -38,7 +38,9 @@
 #include "gguf/gguf.h"
 
 #include <assert.h>
+#include <float.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -877,8 +879,8 @@ ls_status gguf_get_f32(const gguf_file *f, const char *key, float *out)
 {
     double d;
     ls_status s = get_float(f, key, "a float (f32 or f64)", &d);
-    if (!s)
-        *out = (float)d;
+    if (!s) /* an F64 beyond the float range becomes an infinity (a plain cast would be undefined) */
+        *out = d > FLT_MAX ? INFINITY : d < -FLT_MAX ? -INFINITY : (float)d;
     return s;
 }
 

@@ -98,7 +98,8 @@ gguf_type gguf_kv_type(const gguf_file *f, int64_t i);
 /* Typed getters by key. Each returns LS_OK and the value, LS_ERR_NOT_FOUND if
  * the key is absent, or LS_ERR_FORMAT (with a message naming the key, the
  * expected and the actual type) if the type differs. The integer getters
- * accept any integer type whose value fits; gguf_get_f32 accepts F32 and F64. */
+ * accept any integer type whose value fits; gguf_get_f32 accepts F32 and F64
+ * (an F64 beyond the float range reads as an infinity), gguf_get_f64 both too. */
 ls_status gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out);
 ls_status gguf_get_i32(const gguf_file *f, const char *key, int32_t *out);
 ls_status gguf_get_u64(const gguf_file *f, const char *key, uint64_t *out);

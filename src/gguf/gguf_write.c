@@ -210,6 +210,45 @@ ls_status gguf_writer_set_u64(gguf_writer *w, const char *key, uint64_t v)
     return set_scalar(w, key, GGUF_TYPE_U64, v);
 }
 
+ls_status gguf_writer_set_i64(gguf_writer *w, const char *key, int64_t v)
+{
+    return set_scalar(w, key, GGUF_TYPE_I64, (uint64_t)v);
+}
+
+ls_status gguf_writer_set_f64(gguf_writer *w, const char *key, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return set_scalar(w, key, GGUF_TYPE_F64, bits);
+}
+
+ls_status gguf_writer_set_scalar(gguf_writer *w, const char *key, gguf_type type, const void *value)
+{
+    uint64_t bits;
+    switch (type) {
+    case GGUF_TYPE_U8: bits = *(const uint8_t *)value; break;
+    case GGUF_TYPE_I8: bits = (uint8_t) * (const int8_t *)value; break;
+    case GGUF_TYPE_U16: bits = *(const uint16_t *)value; break;
+    case GGUF_TYPE_I16: bits = (uint16_t) * (const int16_t *)value; break;
+    case GGUF_TYPE_U32: bits = *(const uint32_t *)value; break;
+    case GGUF_TYPE_I32: bits = (uint32_t) * (const int32_t *)value; break;
+    case GGUF_TYPE_U64: bits = *(const uint64_t *)value; break;
+    case GGUF_TYPE_I64: bits = (uint64_t) * (const int64_t *)value; break;
+    case GGUF_TYPE_BOOL: bits = *(const bool *)value ? 1 : 0; break;
+    case GGUF_TYPE_F32: {
+        uint32_t u;
+        memcpy(&u, value, sizeof u);
+        bits = u;
+        break;
+    }
+    case GGUF_TYPE_F64: memcpy(&bits, value, sizeof bits); break;
+    default:
+        return ls_error(LS_ERR_ARG, "gguf writer: key '%s': gguf_writer_set_scalar cannot store a %s, expected a "
+                        "number or bool type", key ? key : "", gguf_type_name(type));
+    }
+    return set_scalar(w, key, type, bits);
+}
+
 ls_status gguf_writer_set_f32(gguf_writer *w, const char *key, float v)
 {
     uint32_t bits;
