@@ -1,0 +1,341 @@
+/* bpe.c — byte-level BPE: the merge table and the encoding of one piece.
+ *
+ * What BPE does. A piece (" world") starts as one symbol per byte. The
+ * merge list, learned at training time, is a ranked list of pairs ("Ġ w",
+ * "o r", ...); repeatedly, the adjacent pair with the best (lowest) rank is
+ * replaced by the token it forms, leftmost first among equals, until no
+ * adjacent pair appears in the list. The remaining symbols are the ids.
+ *
+ * How it is fast.
+ *   - Merges are stored by token ids: (left id, right id) -> (rank, result
+ *     id) in an open-addressing hash table, so a candidate pair costs one
+ *     multiply-and-probe, no string work.
+ *   - The candidates live in a binary min-heap keyed (rank << 32 | position);
+ *     symbols form a doubly linked list over an array, so a merge is O(1)
+ *     plus O(log n) heap work, and a piece of n bytes costs O(n log n).
+ *     A popped candidate is applied only if the two symbols are still there
+ *     and still form the same merge (the same check Hugging Face does), so
+ *     stale heap entries need no removal.
+ *   - Text repeats: a direct-mapped cache keyed by the piece's bytes remembers
+ *     the ids of recent short pieces (up to 22 bytes and 8 ids), which makes
+ *     ordinary prose mostly cache hits.
+ *   - With `ignore_merges` (Llama 3), a piece that is itself a vocabulary
+ *     entry is taken whole, as Hugging Face does; that lookup comes first.
+ * Nothing here allocates per token: the symbol array, heap and cache belong
+ * to the per-call tok_work and grow only when a longer piece shows up.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "tokenizer/tok_internal.h"
+#include "tokenizer/unicode.h"
+
+/* ======================================================================== */
+/* GPT-2's byte alphabet                                                     */
+/* ======================================================================== */
+
+/* GPT-2 writes each byte as a printable character so vocabularies stay
+ * readable: bytes '!'..'~', 0xA1..0xAC and 0xAE..0xFF stand for themselves
+ * (as code points), and the other 68 bytes (controls, space, 0x7F..0xA0,
+ * 0xAD) become U+0100, U+0101, ... in byte order. So space (0x20, the 33rd
+ * such byte) is U+0120 "Ġ" and newline is U+010A "Ċ". */
+static int16_t cp_to_byte[0x144];
+static int bytelevel_ready;
+
+static void bytelevel_init(void)
+{
+    if (bytelevel_ready)
+        return;
+    for (int i = 0; i < 0x144; i++)
+        cp_to_byte[i] = -1;
+    int next = 256;
+    for (int b = 0; b < 256; b++) {
+        int self = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        cp_to_byte[self ? b : next++] = (int16_t)b;
+    }
+    bytelevel_ready = 1; /* idempotent: racing threads write the same values */
+}
+
+long tok_bytelevel_decode(const char *s, size_t n, uint8_t *out)
+{
+    bytelevel_init();
+    const uint8_t *u = (const uint8_t *)s;
+    size_t i = 0, o = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t l = tok_utf8_decode(u + i, n - i, &cp);
+        if (cp >= 0x144 || cp_to_byte[cp] < 0)
+            return -1;
+        out[o++] = (uint8_t)cp_to_byte[cp];
+        i += l;
+    }
+    return (long)o;
+}
+
+/* ======================================================================== */
+/* The merge table                                                           */
+/* ======================================================================== */
+
+static inline uint64_t merge_key(int32_t a, int32_t b)
+{
+    return ((uint64_t)(uint32_t)(a + 1) << 32) | (uint32_t)(b + 1);
+}
+
+static inline const tok_mslot *merge_find(const tok_tokenizer *t, int32_t a, int32_t b)
+{
+    uint64_t key = merge_key(a, b);
+    for (uint32_t i = (uint32_t)tok_mix64(key) & t->mmask;; i = (i + 1) & t->mmask) {
+        const tok_mslot *e = &t->mhash[i];
+        if (e->key == key)
+            return e;
+        if (e->key == 0)
+            return NULL;
+    }
+}
+
+ls_status tok_bpe_build_merges(tok_tokenizer *t, const gguf_str *merges, int64_t n_merges, const char *label)
+{
+    uint32_t size = 16;
+    while ((uint64_t)size < (uint64_t)n_merges * 2 && size < (1u << 30))
+        size *= 2;
+    if ((uint64_t)n_merges * 2 > size)
+        return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.merges has %lld entries, expected at most %u", label,
+                        (long long)n_merges, size / 2);
+    t->mhash = ls_calloc(size, sizeof *t->mhash);
+    if (!t->mhash)
+        return ls_error(LS_ERR_NOMEM, "%s: out of memory for %lld merges", label, (long long)n_merges);
+    t->mmask = size - 1;
+
+    uint64_t max_len = 0;
+    for (int64_t i = 0; i < n_merges; i++)
+        if (merges[i].len > max_len)
+            max_len = merges[i].len;
+    uint8_t *buf = ls_malloc(max_len + 1);
+    if (!buf)
+        return ls_error(LS_ERR_NOMEM, "%s: out of memory for a merge of %llu bytes", label,
+                        (unsigned long long)max_len);
+
+    long n_unusable = 0, n_dup = 0;
+    int32_t kept = 0;
+    for (int64_t i = 0; i < n_merges; i++) {
+        const char *s = merges[i].ptr;
+        size_t len = (size_t)merges[i].len;
+        /* The separator is the first space after the first byte (a token is
+         * never empty, and byte-level tokens never contain a raw space). */
+        const char *sp = len >= 3 ? memchr(s + 1, ' ', len - 2) : NULL;
+        if (!sp) {
+            ls_free(buf);
+            return ls_error(LS_ERR_FORMAT,
+                            "%s: tokenizer.ggml.merges[%lld] is \"%.*s\", expected two tokens separated by a space",
+                            label, (long long)i, (int)(len > 60 ? 60 : len), s);
+        }
+        size_t ln = (size_t)(sp - s), rn = len - ln - 1;
+        long lb = tok_bytelevel_decode(s, ln, buf);
+        long rb = lb < 0 ? -1 : tok_bytelevel_decode(sp + 1, rn, buf + lb);
+        if (rb < 0) {
+            n_unusable++;
+            continue;
+        }
+        int32_t a = tok_vocab_lookup(t, buf, (size_t)lb);
+        int32_t b = tok_vocab_lookup(t, buf + lb, (size_t)rb);
+        int32_t m = tok_vocab_lookup(t, buf, (size_t)(lb + rb));
+        if (a < 0 || b < 0 || m < 0) {
+            n_unusable++; /* can never apply (a symbol is always a token), or has no result */
+            continue;
+        }
+        uint64_t key = merge_key(a, b);
+        uint32_t j = (uint32_t)tok_mix64(key) & t->mmask;
+        while (t->mhash[j].key != 0 && t->mhash[j].key != key)
+            j = (j + 1) & t->mmask;
+        if (t->mhash[j].key == key) {
+            n_dup++; /* the first (best-ranked) occurrence wins */
+            continue;
+        }
+        t->mhash[j].key = key;
+        t->mhash[j].rank = (int32_t)i;
+        t->mhash[j].id = m;
+        kept++;
+    }
+    ls_free(buf);
+    t->n_merges = kept;
+    if (n_unusable || n_dup)
+        log_warn("%s: ignored %ld merges naming tokens that are not in the vocabulary and %ld duplicates", label,
+                 n_unusable, n_dup);
+    return LS_OK;
+}
+
+/* ======================================================================== */
+/* Encoding one piece                                                        */
+/* ======================================================================== */
+
+enum { CACHE_PIECE_MAX = 22, CACHE_IDS_MAX = 8 };
+
+struct tok_cache_slot {
+    uint64_t h;      /* hash of the piece; an empty slot has len 0 and never matches */
+    uint8_t len;
+    uint8_t n_ids;
+    uint8_t bytes[CACHE_PIECE_MAX];
+    int32_t ids[CACHE_IDS_MAX];
+};
+_Static_assert(sizeof(struct tok_cache_slot) == 64, "one cache line per slot");
+
+typedef struct {
+    int32_t id;   /* -1 once merged into its left neighbour */
+    int32_t prev; /* -1 at the start */
+    int32_t next; /* -1 at the end */
+} bpe_sym;
+
+static void heap_push(uint64_t *h, size_t *n, uint64_t v)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h[p] <= v)
+            break;
+        h[i] = h[p];
+        i = p;
+    }
+    h[i] = v;
+}
+
+static uint64_t heap_pop(uint64_t *h, size_t *n)
+{
+    uint64_t top = h[0], v = h[--(*n)];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= m)
+            break;
+        if (c + 1 < m && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (m)
+        h[i] = v;
+    return top;
+}
+
+static inline void try_pair(const tok_tokenizer *t, const bpe_sym *sym, int32_t l, uint64_t *heap, size_t *nh)
+{
+    int32_t r = sym[l].next;
+    if (r < 0)
+        return;
+    const tok_mslot *m = merge_find(t, sym[l].id, sym[r].id);
+    if (m)
+        heap_push(heap, nh, ((uint64_t)(uint32_t)m->rank << 32) | (uint32_t)l);
+}
+
+static bool cache_ready(tok_work *w)
+{
+    if (w->cache)
+        return true;
+    uint32_t n = 256;
+    while (n < (1u << 15) && (size_t)n * 8 < w->text_len)
+        n *= 2;
+    w->cache = ls_calloc(n, sizeof *w->cache);
+    if (!w->cache)
+        return false; /* the cache is an optimization: work without it */
+    w->cache_mask = n - 1;
+    return true;
+}
+
+void tok_bpe_piece(tok_work *w, const uint8_t *p, size_t n)
+{
+    const tok_tokenizer *t = w->tok;
+    if (n == 1) {
+        int32_t id = t->byte_id[p[0]];
+        if (id >= 0)
+            tok_emit(w, id);
+        else if (t->unk >= 0)
+            tok_emit(w, t->unk);
+        return;
+    }
+    uint64_t h = tok_hash_bytes(p, n);
+    if (t->ignore_merges) {
+        int32_t id = tok_vocab_lookup_h(t, p, n, h);
+        if (id >= 0) {
+            tok_emit(w, id);
+            return;
+        }
+    }
+    tok_cache_slot *slot = NULL;
+    if (n <= CACHE_PIECE_MAX && cache_ready(w)) {
+        slot = &w->cache[(uint32_t)h & w->cache_mask];
+        if (slot->h == h && slot->len == n && memcmp(slot->bytes, p, n) == 0) {
+            for (int k = 0; k < slot->n_ids; k++)
+                tok_emit(w, slot->ids[k]);
+            return;
+        }
+    }
+
+    if (!tok_work_reserve(w, &w->sym, &w->sym_cap_bytes, n * sizeof(bpe_sym)) ||
+        !tok_work_reserve(w, &w->heap, &w->heap_cap_bytes, (2 * n + 2) * sizeof(uint64_t)))
+        return;
+    bpe_sym *sym = w->sym;
+    uint64_t *heap = w->heap;
+    size_t nh = 0;
+    int32_t ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t id = t->byte_id[p[i]];
+        if (id < 0)
+            id = t->unk; /* a vocabulary without this byte: <unk> if any, else drop */
+        if (id < 0)
+            continue;
+        sym[ns].id = id;
+        sym[ns].prev = ns - 1;
+        sym[ns].next = ns + 1;
+        ns++;
+    }
+    if (ns == 0)
+        return;
+    sym[ns - 1].next = -1;
+    /* Heap size: at most n - 1 initial pairs; each applied merge pops one
+     * entry and pushes at most two, and there are at most n - 1 merges, so
+     * the heap never holds more than 2n - 2 entries. */
+    for (int32_t i = 0; i + 1 < ns; i++)
+        try_pair(t, sym, i, heap, &nh);
+    while (nh) {
+        uint64_t top = heap_pop(heap, &nh);
+        int32_t l = (int32_t)(uint32_t)top, rank = (int32_t)(top >> 32);
+        if (sym[l].id < 0 || sym[l].next < 0)
+            continue;
+        int32_t r = sym[l].next;
+        const tok_mslot *m = merge_find(t, sym[l].id, sym[r].id);
+        if (!m || m->rank != rank)
+            continue;
+        sym[l].id = m->id;
+        sym[r].id = -1;
+        sym[l].next = sym[r].next;
+        if (sym[r].next >= 0)
+            sym[sym[r].next].prev = l;
+        if (sym[l].prev >= 0)
+            try_pair(t, sym, sym[l].prev, heap, &nh);
+        try_pair(t, sym, l, heap, &nh);
+    }
+
+    int n_ids = 0;
+    for (int32_t i = 0; i >= 0; i = sym[i].next) {
+        tok_emit(w, sym[i].id);
+        n_ids++;
+    }
+    if (slot && n_ids <= CACHE_IDS_MAX) {
+        slot->h = h;
+        slot->len = (uint8_t)n;
+        slot->n_ids = (uint8_t)n_ids;
+        memcpy(slot->bytes, p, n);
+        int k = 0;
+        for (int32_t i = 0; i >= 0; i = sym[i].next)
+            slot->ids[k++] = sym[i].id;
+    }
+}
+
+void tok_bpe_work_free(tok_work *w)
+{
+    ls_free(w->cache);
+    w->cache = NULL;
+}

@@ -1,0 +1,216 @@
+/* detok.c — ids back to text, whole (tok_decode) or as a stream (tok_stream).
+ *
+ * How it works. Every token has a precomputed decoded piece (tok_internal.h):
+ * raw bytes for byte-level BPE, spaces for "▁" and the byte itself for
+ * <0xXX> in SentencePiece vocabularies. Decoding concatenates pieces, with
+ * three rules: control and unknown tokens print only with TOK_DECODE_SPECIAL;
+ * unused (padding) tokens never print; and for SentencePiece vocabularies
+ * that add a leading "▁" when encoding, the first piece that prints loses its
+ * leading space again (unless TOK_CONTINUE), so decode(encode(x)) == x.
+ *
+ * The stream. One token is not always one character: byte-level BPE and
+ * byte fallback split rare characters (emoji, CJK) over several tokens of one
+ * byte each. tok_stream keeps the bytes of an incomplete UTF-8 sequence (at
+ * most 3) until the rest arrives, and turns bytes that can never become valid
+ * (a stray continuation byte, an overlong form, a surrogate) into U+FFFD, so
+ * whatever it returns can go straight to a terminal or into a JSON string.
+ * Its buffers are sized at creation from the longest piece of the vocabulary
+ * (each byte can become 3 bytes of U+FFFD), so pushing never allocates.
+ */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "tokenizer/tok_internal.h"
+#include "tokenizer/unicode.h"
+
+/* The bytes token `id` prints under `flags` (NULL / 0 for nothing). */
+static const char *print_piece(const tok_tokenizer *t, int32_t id, unsigned flags, size_t *n)
+{
+    *n = 0;
+    if (id < 0 || id >= t->n_vocab)
+        return NULL;
+    uint8_t ty = t->type[id];
+    if (ty == TOK_TYPE_UNUSED)
+        return NULL;
+    if ((ty == TOK_TYPE_CONTROL || ty == TOK_TYPE_UNKNOWN) && !(flags & TOK_DECODE_SPECIAL))
+        return NULL;
+    *n = t->piece_off[id + 1] - t->piece_off[id];
+    return t->piece + t->piece_off[id];
+}
+
+const char *tok_piece(const tok_tokenizer *tok, int32_t id, size_t *n_bytes)
+{
+    if (id < 0 || id >= tok->n_vocab) {
+        *n_bytes = 0;
+        return NULL;
+    }
+    *n_bytes = tok->piece_off[id + 1] - tok->piece_off[id];
+    return tok->piece + tok->piece_off[id];
+}
+
+static bool strips_lead(const tok_tokenizer *t, unsigned flags)
+{
+    return t->model == TOK_MODEL_SPM && t->add_space_prefix && !(flags & TOK_CONTINUE);
+}
+
+ls_status tok_decode(const tok_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char *out,
+                     size_t cap, size_t *n_bytes)
+{
+    *n_bytes = 0;
+    if (!tok || (!ids && n_ids) || (!out && cap))
+        return ls_error(LS_ERR_ARG, "tok_decode: NULL tokenizer, ids or output buffer");
+    bool strip = strips_lead(tok, flags);
+    size_t o = 0;
+    for (size_t i = 0; i < n_ids; i++) {
+        size_t n;
+        const char *p = print_piece(tok, ids[i], flags, &n);
+        if (!n)
+            continue;
+        if (strip && o == 0 && p[0] == ' ') {
+            p++;
+            n--;
+        }
+        strip = false;
+        if (o < cap)
+            memcpy(out + o, p, n <= cap - o ? n : cap - o);
+        o += n;
+    }
+    *n_bytes = o;
+    if (o > cap)
+        return ls_error(LS_ERR_LIMIT, "tok_decode: the text needs %zu bytes, the buffer holds %zu", o, cap);
+    return LS_OK;
+}
+
+/* ======================================================================== */
+/* Streaming                                                                 */
+/* ======================================================================== */
+
+struct tok_stream {
+    const tok_tokenizer *tok;
+    unsigned flags;
+    bool strip;       /* the next printing piece loses one leading space */
+    uint8_t hold[4];  /* start of an incomplete UTF-8 sequence */
+    size_t n_hold;
+    uint8_t *in;      /* [max_piece_bytes + 4] hold + piece */
+    char *out;        /* [3 * (max_piece_bytes + 4)] */
+};
+
+ls_status tok_stream_new(const tok_tokenizer *tok, unsigned flags, tok_stream **out)
+{
+    *out = NULL;
+    tok_stream *s = ls_calloc(1, sizeof *s);
+    size_t n_in = (size_t)tok->max_piece_bytes + 4;
+    if (s) {
+        s->in = ls_malloc(n_in);
+        s->out = ls_malloc(3 * n_in);
+    }
+    if (!s || !s->in || !s->out) {
+        tok_stream_free(s);
+        return ls_error(LS_ERR_NOMEM, "out of memory for a detokenizer stream");
+    }
+    s->tok = tok;
+    s->flags = flags;
+    s->strip = strips_lead(tok, flags);
+    *out = s;
+    return LS_OK;
+}
+
+void tok_stream_free(tok_stream *s)
+{
+    if (!s)
+        return;
+    ls_free(s->in);
+    ls_free(s->out);
+    ls_free(s);
+}
+
+/* Expected length of a sequence starting with lead byte b (0 if b cannot start one). */
+static size_t seq_len(uint8_t b)
+{
+    if (b >= 0xC2 && b <= 0xDF)
+        return 2;
+    if (b >= 0xE0 && b <= 0xEF)
+        return 3;
+    if (b >= 0xF0 && b <= 0xF4)
+        return 4;
+    return 0;
+}
+
+/* True if s[0..n), n shorter than the sequence its lead byte announces, can
+ * still be completed into a well-formed character. */
+static bool valid_prefix(const uint8_t *s, size_t n)
+{
+    size_t want = seq_len(s[0]);
+    if (!want || n >= want)
+        return false;
+    for (size_t k = 1; k < n; k++) {
+        uint8_t lo = 0x80, hi = 0xBF;
+        if (k == 1) { /* the second byte carries the overlong / surrogate / range limits */
+            if (s[0] == 0xE0) lo = 0xA0;
+            if (s[0] == 0xED) hi = 0x9F;
+            if (s[0] == 0xF0) lo = 0x90;
+            if (s[0] == 0xF4) hi = 0x8F;
+        }
+        if (s[k] < lo || s[k] > hi)
+            return false;
+    }
+    return true;
+}
+
+static const char replacement[3] = { '\xef', '\xbf', '\xbd' };
+
+const char *tok_stream_push(tok_stream *s, int32_t id, size_t *n_bytes)
+{
+    size_t n;
+    const char *p = print_piece(s->tok, id, s->flags, &n);
+    *n_bytes = 0;
+    if (!n)
+        return s->out;
+    if (s->strip && p[0] == ' ') {
+        p++;
+        n--;
+    }
+    s->strip = false;
+    memcpy(s->in, s->hold, s->n_hold);
+    memcpy(s->in + s->n_hold, p, n);
+    size_t len = s->n_hold + n, i = 0, o = 0;
+    s->n_hold = 0;
+    while (i < len) {
+        uint8_t b = s->in[i];
+        if (b < 0x80) {
+            s->out[o++] = (char)b;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t l = tok_utf8_decode(s->in + i, len - i, &cp);
+        if (cp != TOK_UTF8_INVALID) {
+            memcpy(s->out + o, s->in + i, l);
+            o += l;
+            i += l;
+            continue;
+        }
+        if (valid_prefix(s->in + i, len - i)) { /* incomplete at the end: wait for more */
+            s->n_hold = len - i;
+            memcpy(s->hold, s->in + i, s->n_hold);
+            break;
+        }
+        memcpy(s->out + o, replacement, 3);
+        o += 3;
+        i++;
+    }
+    *n_bytes = o;
+    return s->out;
+}
+
+const char *tok_stream_flush(tok_stream *s, size_t *n_bytes)
+{
+    *n_bytes = 0;
+    if (s->n_hold) {
+        memcpy(s->out, replacement, 3);
+        *n_bytes = 3;
+    }
+    s->n_hold = 0;
+    s->strip = strips_lead(s->tok, s->flags);
+    return s->out;
+}

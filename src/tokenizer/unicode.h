@@ -1,0 +1,83 @@
+/* unicode.h — the few Unicode facts the tokenizer needs: UTF-8 decoding,
+ * character classes for the pre-tokenizer, and NFC normalization.
+ *
+ * The pre-tokenizer rules (pretok.h) only ask four questions of a character:
+ * is it a letter (\p{L}), a number (\p{N}), white space (\s), or CR/LF. The
+ * NFC normalizer asks a fifth: can this character be left alone by NFC no
+ * matter what surrounds it ("inert")? This module answers them from one byte
+ * of flags per code point.
+ *
+ * Where the facts come from. utf8proc (a Debian package, Unicode 15 in
+ * utf8proc 2.8) is the source; at first use we copy what we need for the
+ * Basic Multilingual Plane into a 64 KiB table (about 0.3 ms), because
+ * looking one byte up is several times faster than utf8proc's two-level
+ * property lookup, and almost all text lives in the BMP. Code points above
+ * U+FFFF (emoji, rare scripts) ask utf8proc directly. Generating our own
+ * compressed tables offline would save the 64 KiB but would be a second copy
+ * of the Unicode database to keep current; utf8proc already is one.
+ *
+ * "White space" is Unicode's White_Space property (what Hugging Face's Rust
+ * tokenizers, tiktoken and llama.cpp use for \s): TAB..CR, SPACE, U+0085,
+ * U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+ * (JavaScript's \s differs on U+0085 and U+FEFF; no vector depends on it.)
+ *
+ * Owns: one static table, filled once (thread-safe, pthread_once).
+ * Does not: allocate, except tok_uni_nfc() which writes into buffers the
+ * caller grows. Called by: the pre-tokenizer, the encoder, tests.
+ */
+#ifndef LS_TOK_UNICODE_H
+#define LS_TOK_UNICODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    TOK_UNI_L = 1u << 0,     /* letter: general category L* */
+    TOK_UNI_N = 1u << 1,     /* number: general category Nd, Nl, No */
+    TOK_UNI_WS = 1u << 2,    /* White_Space property */
+    TOK_UNI_CRLF = 1u << 3,  /* exactly U+000D or U+000A (also has TOK_UNI_WS) */
+    TOK_UNI_INERT = 1u << 4, /* NFC never changes it, nor merges it with what precedes */
+};
+
+/* The replacement value tok_utf8_decode() stores for a byte that does not
+ * start a well-formed UTF-8 sequence. */
+#define TOK_UTF8_INVALID 0xFFFFFFFFu
+
+/* Fills the table if needed; every other function here calls it implicitly
+ * except tok_uni_class_bmp_fast users, which must call it first. */
+void tok_uni_init(void);
+
+/* Decodes one character at s[0..n), n >= 1. Returns its length in bytes
+ * (1..4) and stores the code point in *cp; a malformed or truncated
+ * sequence, an overlong form, a surrogate or a value above U+10FFFF yields
+ * length 1 and *cp = TOK_UTF8_INVALID (the byte stands for itself). */
+size_t tok_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
+
+/* Number of bytes at the start of s[0..n) that form complete, well-formed
+ * UTF-8 (stops before the first invalid or truncated sequence). */
+size_t tok_utf8_valid_prefix(const uint8_t *s, size_t n);
+
+/* Encodes cp (<= U+10FFFF) into out[0..4); returns the length. */
+size_t tok_utf8_encode(uint32_t cp, uint8_t out[4]);
+
+/* The TOK_UNI_* flags of a code point (0 for TOK_UTF8_INVALID). */
+unsigned tok_uni_class(uint32_t cp);
+
+/* The table itself, for inlined lookups of BMP code points after tok_uni_init(). */
+extern uint8_t tok_uni_bmp[65536];
+
+/* NFC of src[0..n). Writes the result to *dst (grown with ls_realloc as
+ * needed; *dst_cap is its capacity in bytes) and its length to *n_out, using
+ * *work / *work_cap (code points) as scratch, also grown as needed. Bytes
+ * that are not valid UTF-8 are copied unchanged and act as barriers.
+ * Returns 0, or -1 when an allocation failed (the buffers stay valid).
+ * Only the stretches around non-inert characters are handed to utf8proc;
+ * pure ASCII or already-simple text is copied in one pass. */
+int tok_uni_nfc(const uint8_t *src, size_t n, uint8_t **dst, size_t *dst_cap, size_t *n_out,
+                int32_t **work, size_t *work_cap);
+
+/* 1 if NFC(src) == src for sure (every character inert), else 0. Lets the
+ * encoder skip the copy for the common case. */
+int tok_uni_nfc_quick(const uint8_t *src, size_t n);
+
+#endif
