@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_info.sh — `localseek info` end to end, on the real binary.
+#
+# For every ../shared/models/*.gguf: exit 0, the key lines a user looks for,
+# and --json output that parses and agrees with the text. Then the failure
+# paths a user meets: a truncated copy and a missing file (exit 1, one line
+# naming the file), bad usage (exit 2 with a usage line), --help (exit 0).
+# Env: LOCALSEEK_BIN (the binary), LOCALSEEK_SHARED (default ../shared).
+# Exit 77 (skipped) when the shared folder is missing.
+set -u
+
+BIN=${LOCALSEEK_BIN:-./build/localseek}
+SHARED=${LOCALSEEK_SHARED:-../shared}
+if [ ! -d "$SHARED/models" ]; then
+    echo "SKIPPED: shared folder '$SHARED/models' not found (set LOCALSEEK_SHARED)"
+    exit 77
+fi
+if [ ! -x "$BIN" ]; then
+    echo "FAIL: binary '$BIN' not found (set LOCALSEEK_BIN)"
+    exit 1
+fi
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@"; then ok; else bad "$what"; fi
+}
+
+TMP=$(mktemp -d /tmp/ls_test_info.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+n_models=0
+for model in "$SHARED"/models/*.gguf; do
+    name=$(basename "$model")
+    n_models=$((n_models + 1))
+    out="$TMP/out.txt"
+    "$BIN" info -m "$model" >"$out" 2>"$TMP/err.txt"
+    rc=$?
+    check "$name: exit 0 (got $rc: $(head -c 300 "$TMP/err.txt"))" test "$rc" -eq 0
+    for line in "file size:" "format:        GGUF version 3" "architecture:" "parameters:" "vocabulary:" \
+        "tokenizer:" "chat template:"; do
+        check "$name: line '$line'" grep -q "^$line" "$out"
+    done
+    check "$name: architecture supported" grep -q "^architecture:  \(llama\|qwen2\) (supported by localseek)" "$out"
+    check "$name: human size in MiB" grep -Eq "^file size: +[0-9.]+ MiB" "$out"
+    "$BIN" info -m "$model" --json >"$TMP/out.json" 2>"$TMP/err.txt"
+    check "$name: --json exit 0" test $? -eq 0
+    check "$name: --json parses" python3 -c 'import json,sys; json.load(sys.stdin)' <"$TMP/out.json"
+    check "$name: --json is one line" test "$(wc -l <"$TMP/out.json")" -eq 1
+    # the JSON agrees with the text and with the file
+    check "$name: --json values" python3 - "$TMP/out.json" "$model" <<'EOF'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+assert d["file_size_bytes"] == os.path.getsize(sys.argv[2]), "size"
+assert d["gguf_version"] == 3 and d["architecture"] in ("llama", "qwen2"), "arch"
+assert d["architecture_supported"] is True and d["all_tensor_types_supported"] is True, "support"
+assert d["hyperparameters"]["embedding_length"] > 0 and d["hyperparameters"]["block_count"] > 0, "hp"
+assert d["vocab_size"] > 0 and d["tokenizer"]["model"] in ("gpt2", "llama"), "tokenizer"
+assert sum(t["n_tensors"] for t in d["tensor_types"]) == d["n_tensors"], "type counts"
+EOF
+done
+check "found the shared models ($n_models)" test "$n_models" -ge 13
+
+# spot checks a person would read
+q="$SHARED/models/golden-qwen2-q4_k_m.gguf"
+"$BIN" info -m "$q" >"$TMP/q.txt"
+check "qwen2: embedding length 512" grep -Eq "^  embedding length +512$" "$TMP/q.txt"
+check "qwen2: 2 layers" grep -Eq "^  layers \(block count\) +2$" "$TMP/q.txt"
+check "qwen2: eps 1e-06" grep -Eq "^  RMS norm epsilon +1e-06$" "$TMP/q.txt"
+check "qwen2: 4096 tokens" grep -q "^vocabulary:    4096 tokens" "$TMP/q.txt"
+check "qwen2: Q4_K row" grep -Eq "^  Q4_K +13 tensors" "$TMP/q.txt"
+check "qwen2: parameters in M" grep -q "^parameters:    10.49 M" "$TMP/q.txt"
+check "qwen2: tokenizer line" grep -q "^tokenizer:     gpt2 (pre-tokenizer: deepseek-r1-qwen)" "$TMP/q.txt"
+check "qwen2: chat template present" grep -q "^chat template: present" "$TMP/q.txt"
+s="$SHARED/models/stories260K.gguf"
+"$BIN" info -m "$s" >"$TMP/s.txt"
+check "stories: 48 F32" grep -Eq "^  F32 +48 tensors" "$TMP/s.txt"
+check "stories: no template" grep -q "^chat template: absent" "$TMP/s.txt"
+check "stories: llama tokenizer" grep -q "^tokenizer:     llama$" "$TMP/s.txt"
+"$BIN" info -m "$SHARED/models/vocab-deepseek-r1-qwen.gguf" >"$TMP/v.txt"
+check "vocab-only file says so" grep -q "vocabulary-only" "$TMP/v.txt"
+
+# a truncated copy: exit 1, one line, names the file
+head -c 5000 "$s" >"$TMP/cut.gguf"
+"$BIN" info -m "$TMP/cut.gguf" >"$TMP/out.txt" 2>"$TMP/err.txt"
+rc=$?
+check "truncated: exit 1 (got $rc)" test "$rc" -eq 1
+check "truncated: one line on stderr" test "$(wc -l <"$TMP/err.txt")" -eq 1
+check "truncated: names the file" grep -q "^localseek info: $TMP/cut.gguf: " "$TMP/err.txt"
+check "truncated: says truncated" grep -q "truncated" "$TMP/err.txt"
+check "truncated: nothing on stdout" test ! -s "$TMP/out.txt"
+echo "  truncated -> $(cat "$TMP/err.txt")"
+
+# not a GGUF file
+echo "hello" >"$TMP/text.gguf"
+"$BIN" info -m "$TMP/text.gguf" 2>"$TMP/err.txt" >/dev/null
+check "text file: exit 1" test $? -eq 1
+check "text file: says expected GGUF" grep -q "expected 'GGUF'" "$TMP/err.txt"
+
+# a missing file
+"$BIN" info -m "$TMP/missing.gguf" >/dev/null 2>"$TMP/err.txt"
+rc=$?
+check "missing: exit 1 (got $rc)" test "$rc" -eq 1
+check "missing: one line naming the file" grep -q "^localseek info: $TMP/missing.gguf: " "$TMP/err.txt"
+check "missing: one line" test "$(wc -l <"$TMP/err.txt")" -eq 1
+echo "  missing -> $(cat "$TMP/err.txt")"
+
+# usage
+"$BIN" info >/dev/null 2>"$TMP/err.txt"
+check "no -m: exit 2" test $? -eq 2
+check "no -m: usage line" grep -q "^usage: localseek info -m FILE" "$TMP/err.txt"
+"$BIN" info -m >/dev/null 2>"$TMP/err.txt"
+check "-m without value: exit 2" test $? -eq 2
+"$BIN" info -m "$s" --bogus >/dev/null 2>"$TMP/err.txt"
+check "unknown option: exit 2" test $? -eq 2
+check "unknown option: named" grep -q "unknown option '--bogus'" "$TMP/err.txt"
+"$BIN" info --help >"$TMP/out.txt" 2>&1
+check "--help: exit 0" test $? -eq 0
+check "--help: usage on stdout" grep -q "^usage: localseek info" "$TMP/out.txt"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
