@@ -1,0 +1,100 @@
+/* kernels_internal.h — what the per-ISA kernel files share with kernels.c.
+ *
+ * Each ISA file fills its part of one kern_ops table; kernels.c owns the
+ * tables' assembly, the CPU detection and the loop that walks a matrix
+ * product tile by tile (kern_run_tiles), so that every ISA file only has to
+ * write "one row chunk times V vectors" for each fixed V.
+ *
+ * Owns: nothing. Not for use outside src/tensor/kernels*.c.
+ */
+#ifndef LS_KERNELS_INTERNAL_H
+#define LS_KERNELS_INTERNAL_H
+
+#include "tensor/kernels.h"
+
+/* Computes y[v * y_stride + r] for r < n_rows and v < V, the prefill
+ * kernel's register tile: each weight block is unpacked once and used for
+ * all V activation rows while it sits in registers. 1 <= V <= the v_max the
+ * type's matmul passes to kern_run_tiles. */
+typedef void (*kern_tile_fn)(int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                             const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride);
+
+/* The matrix product from a tile function. Walks the rows in chunks whose
+ * weights fit in the L2 cache and, for each chunk, all vectors in groups of
+ * v_max, so that weights are read from memory once per call even when
+ * n_vecs is large. */
+void kern_run_tiles(kern_tile_fn tile, int v_max, int64_t n, const void *w, size_t w_row_bytes,
+                    int64_t n_rows, const void *a, size_t a_row_bytes, int64_t n_vecs, float *y,
+                    int64_t y_stride);
+
+/* For the ISA files. A tile body is an always-inline function
+ * body(T, V, n, w, w_row_bytes, n_rows, a, a_row_bytes, y, y_stride) with a
+ * compile-time type T and width V; KERN_TILE_SWITCH gives every V its own
+ * compiled copy (so V-indexed accumulator arrays are unrolled into
+ * registers), KERN_DEFINE_MATMUL wraps a tile function as a kern_matmul_fn. */
+#define KERN_TILE_CASE(body, T, V_) \
+    case V_: body(T, V_, n, w, w_row_bytes, n_rows, a, a_row_bytes, y, y_stride); return;
+#define KERN_TILE_SWITCH_4(body, T) \
+    switch (V) { KERN_TILE_CASE(body, T, 1) KERN_TILE_CASE(body, T, 2) KERN_TILE_CASE(body, T, 3) \
+                 KERN_TILE_CASE(body, T, 4) default: return; }
+#define KERN_TILE_SWITCH_8(body, T) \
+    switch (V) { KERN_TILE_CASE(body, T, 1) KERN_TILE_CASE(body, T, 2) KERN_TILE_CASE(body, T, 3) \
+                 KERN_TILE_CASE(body, T, 4) KERN_TILE_CASE(body, T, 5) KERN_TILE_CASE(body, T, 6) \
+                 KERN_TILE_CASE(body, T, 7) KERN_TILE_CASE(body, T, 8) default: return; }
+#define KERN_DEFINE_TILE(name, body, T, width)                                                     \
+    static void name(int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,       \
+                     const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)              \
+    {                                                                                               \
+        KERN_TILE_SWITCH_##width(body, T)                                                           \
+    }
+#define KERN_DEFINE_MATMUL(name, tile, v_max)                                                       \
+    static void name(int64_t n, const void *w, size_t w_row_bytes, int64_t n_rows, const void *a,  \
+                     size_t a_row_bytes, int64_t n_vecs, float *y, int64_t y_stride)                \
+    {                                                                                               \
+        kern_run_tiles(tile, v_max, n, w, w_row_bytes, n_rows, a, a_row_bytes, n_vecs, y, y_stride); \
+    }
+
+/* Forces inlining of tile bodies (their V-sized arrays must be unrolled). */
+#define KERN_INLINE static inline __attribute__((always_inline))
+
+/* Per-ISA table fillers (each sets the entries it implements). */
+void kern_fill_scalar(kern_ops *ops);
+void kern_fill_avx2(kern_ops *ops);
+void kern_fill_avx512(kern_ops *ops);
+/* Split files of the same ISA (type-0 blocks, K-quants). */
+void kern_fill_q_avx2(kern_ops *ops);
+void kern_fill_k_avx2(kern_ops *ops);
+void kern_fill_q_avx512(kern_ops *ops);
+void kern_fill_k_avx512(kern_ops *ops);
+
+/* Round-to-nearest-even of an activation value already scaled into
+ * [-127.06, 127.06], clamped to the symmetric int8 range. The scalar
+ * quantizers use it; the SIMD ones use the CPU's default rounding
+ * (also nearest-even), so all paths give the same bytes. */
+int kern_round_q8(float v);
+
+/* Unpacks the eight 6-bit scales and eight 6-bit mins of a Q4_K/Q5_K block
+ * (layout in dtype.h) four at a time with 32-bit masks: byte j of *sc is
+ * sc[j], byte j of *m is m[j]. Little-endian. */
+static inline void kern_k_scales64(const uint8_t *scales, uint64_t *sc, uint64_t *m)
+{
+    uint32_t u[3];
+    memcpy(u, scales, sizeof u);
+    uint32_t sc_lo = u[0] & 0x3f3f3f3fu;
+    uint32_t m_lo = u[1] & 0x3f3f3f3fu;
+    uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    *sc = (uint64_t)sc_hi << 32 | sc_lo;
+    *m = (uint64_t)m_hi << 32 | m_lo;
+}
+
+/* The same as byte arrays sc[0..7], m[0..7]. */
+static inline void kern_unpack_k_scales(const uint8_t *scales, uint8_t sc[8], uint8_t m[8])
+{
+    uint64_t s64, m64;
+    kern_k_scales64(scales, &s64, &m64);
+    memcpy(sc, &s64, 8);
+    memcpy(m, &m64, 8);
+}
+
+#endif

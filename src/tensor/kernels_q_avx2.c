@@ -1,0 +1,188 @@
+/* kernels_q_avx2.c — AVX2 kernels for the 32-element block formats Q8_0,
+ * Q4_0, Q5_0 (activations Q8_0) and Q4_1, Q5_1 (activations Q8_1).
+ *
+ * One block = one YMM register of 32 bytes in element order. AVX2 has no
+ * int8 dot-product instruction, so each block product is
+ *     p16 = vpmaddubsw(u, a)   unsigned x signed bytes, adjacent pairs summed
+ *                              into int16 (max 2 * 128 * 127 = 32512: no
+ *                              saturation because |a| <= 127)
+ *     p32 = vpmaddwd(p16, 1)   pairs of int16 summed into 8 int32 lanes
+ * then acc += float(p32) * (d_w * d_a). Unsigned quants (Q4_1, Q5_1) are u
+ * directly; signed weights w use the sign trick u = |w|, a' = sign(a, w)
+ * (vpsignb), as |w| * sign(w) * a = w * a. The integer block sums equal the
+ * scalar ones exactly.
+ *
+ * The activation's F16 header is converted with vcvtph2ps; for Q8_1 the
+ * 4-byte header [d, s] converts in one go and the "+ m * s" term is one
+ * 4-lane FMA with [0, m, 0, 0].
+ *
+ * Tile: 1 row x V vectors (V <= 4 for 16 YMM registers): each block is
+ * unpacked once per row and used for V activation rows; two accumulators
+ * alternate when V = 1.
+ */
+#include <immintrin.h>
+
+#include "tensor/kernels_internal.h"
+
+typedef struct {
+    __m256i u;  /* unsigned operand: |w| or q */
+    __m256i w;  /* signed weights, for vpsignb (signed formats only) */
+    __m256 dw;  /* d_w in every lane */
+    __m128 m;   /* Q4_1/Q5_1: [0, m, 0, 0] */
+} wblock;
+
+static inline bool has_min(dtype t)
+{
+    return t == DT_Q4_1 || t == DT_Q5_1;
+}
+
+static inline size_t wblock_bytes(dtype t)
+{
+    switch (t) {
+    case DT_Q8_0: return sizeof(block_q8_0);
+    case DT_Q4_0: return sizeof(block_q4_0);
+    case DT_Q5_0: return sizeof(block_q5_0);
+    case DT_Q4_1: return sizeof(block_q4_1);
+    default: return sizeof(block_q5_1);
+    }
+}
+
+/* 16 packed bytes -> 32 nibbles in element order. */
+static inline __m256i nibbles(const uint8_t *qs)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(x, 4), m4), _mm_and_si128(x, m4));
+}
+
+/* The 32 bits of qh -> 32 bytes, 16 where the bit is set, else 0. */
+static inline __m256i high_bits(const uint8_t *qh)
+{
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    __m256i v = _mm256_set1_epi32((int)bits);
+    /* byte k of the result looks at byte k/8 of the word, bit k%8 */
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    v = _mm256_shuffle_epi8(v, spread);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(16));
+}
+
+static inline __m128 f16x2_lo(uint32_t h)
+{
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)h));
+}
+
+KERN_INLINE wblock load_wblock(dtype t, const uint8_t *wb)
+{
+    wblock b;
+    b.m = _mm_setzero_ps();
+    b.w = _mm256_setzero_si256();
+    if (t == DT_Q8_0) {
+        const block_q8_0 *q = (const block_q8_0 *)wb;
+        b.w = _mm256_loadu_si256((const __m256i *)q->qs);
+        b.dw = _mm256_set1_ps(_cvtsh_ss(q->d));
+    } else if (t == DT_Q4_0) {
+        const block_q4_0 *q = (const block_q4_0 *)wb;
+        b.w = _mm256_sub_epi8(nibbles(q->qs), _mm256_set1_epi8(8));
+        b.dw = _mm256_set1_ps(_cvtsh_ss(q->d));
+    } else if (t == DT_Q5_0) {
+        const block_q5_0 *q = (const block_q5_0 *)wb;
+        b.w = _mm256_sub_epi8(_mm256_or_si256(nibbles(q->qs), high_bits(q->qh)), _mm256_set1_epi8(16));
+        b.dw = _mm256_set1_ps(_cvtsh_ss(q->d));
+    } else if (t == DT_Q4_1) {
+        const block_q4_1 *q = (const block_q4_1 *)wb;
+        b.u = nibbles(q->qs);
+        b.dw = _mm256_set1_ps(_cvtsh_ss(q->d));
+        b.m = _mm_setr_ps(0.0f, _cvtsh_ss(q->m), 0.0f, 0.0f);
+        return b;
+    } else {
+        const block_q5_1 *q = (const block_q5_1 *)wb;
+        b.u = _mm256_or_si256(nibbles(q->qs), high_bits(q->qh));
+        b.dw = _mm256_set1_ps(_cvtsh_ss(q->d));
+        b.m = _mm_setr_ps(0.0f, _cvtsh_ss(q->m), 0.0f, 0.0f);
+        return b;
+    }
+    b.u = _mm256_abs_epi8(b.w);
+    return b;
+}
+
+KERN_INLINE void block_dot(dtype t, const wblock *b, const uint8_t *ab, __m256 *acc, __m128 *accm)
+{
+    const bool q81 = has_min(t);
+    const size_t qoff = q81 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    __m256i av = _mm256_loadu_si256((const __m256i *)(ab + qoff));
+    if (!q81)
+        av = _mm256_sign_epi8(av, b->w);
+    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(b->u, av), _mm256_set1_epi16(1));
+    uint32_t h;
+    memcpy(&h, ab, 4); /* Q8_0: d and two quant bytes (ignored); Q8_1: d and s */
+    __m128 ds = f16x2_lo(q81 ? h : (h & 0xFFFFu));
+    if (q81)
+        *accm = _mm_fmadd_ps(ds, b->m, *accm);
+    __m256 dd = _mm256_mul_ps(b->dw, _mm256_broadcastss_ps(ds));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), dd, *acc);
+}
+
+static inline float hsum_ps(__m256 x)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                         const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
+{
+    const int NA = V == 1 ? 2 : 1;
+    const int64_t nb = n / 32;
+    const size_t wbb = wblock_bytes(t);
+    const size_t abb = has_min(t) ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    for (int64_t r = 0; r < n_rows; r++) {
+        const uint8_t *wr = w + (size_t)r * w_row_bytes;
+        __m256 acc[2][4];
+        __m128 accm[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) {
+            acc[0][v] = acc[1][v] = _mm256_setzero_ps();
+            accm[v] = _mm_setzero_ps();
+        }
+        for (int64_t b = 0; b < nb; b++) {
+            wblock wb = load_wblock(t, wr + (size_t)b * wbb);
+            const int k = NA == 2 ? (int)(b & 1) : 0;
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++)
+                block_dot(t, &wb, a + (size_t)v * a_row_bytes + (size_t)b * abb, &acc[k][v], &accm[v]);
+        }
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) {
+            float s = hsum_ps(NA == 2 ? _mm256_add_ps(acc[0][v], acc[1][v]) : acc[0][v]);
+            if (has_min(t))
+                s += _mm_cvtss_f32(_mm_shuffle_ps(accm[v], accm[v], 1));
+            y[v * y_stride + r] = s;
+        }
+    }
+}
+
+KERN_DEFINE_TILE(tile_q8_0, q0_tile, DT_Q8_0, 4)
+KERN_DEFINE_TILE(tile_q4_0, q0_tile, DT_Q4_0, 4)
+KERN_DEFINE_TILE(tile_q5_0, q0_tile, DT_Q5_0, 4)
+KERN_DEFINE_TILE(tile_q4_1, q0_tile, DT_Q4_1, 4)
+KERN_DEFINE_TILE(tile_q5_1, q0_tile, DT_Q5_1, 4)
+KERN_DEFINE_MATMUL(matmul_q8_0, tile_q8_0, 4)
+KERN_DEFINE_MATMUL(matmul_q4_0, tile_q4_0, 4)
+KERN_DEFINE_MATMUL(matmul_q5_0, tile_q5_0, 4)
+KERN_DEFINE_MATMUL(matmul_q4_1, tile_q4_1, 4)
+KERN_DEFINE_MATMUL(matmul_q5_1, tile_q5_1, 4)
+
+void kern_fill_q_avx2(kern_ops *ops)
+{
+    ops->matmul[DT_Q8_0] = matmul_q8_0;
+    ops->matmul[DT_Q4_0] = matmul_q4_0;
+    ops->matmul[DT_Q5_0] = matmul_q5_0;
+    ops->matmul[DT_Q4_1] = matmul_q4_1;
+    ops->matmul[DT_Q5_1] = matmul_q5_1;
+}
