@@ -11,15 +11,23 @@
  *    reading of each layout against an independent writer.
  * 4. Byte comparison: our reference rounding (quant_quantize_row_ref) of the
  *    F16 weights against llama.cpp's Q8_0 and Q4_0 files.
+ * 5. Type choices: qmodel_plan on the F16 files gives exactly the per-tensor
+ *    types llama.cpp chose in every golden quantized file.
+ * 6. A whole file through qmodel_quantize: it opens, keeps every metadata
+ *    key, sets general.file_type / quantization_version, and each tensor's
+ *    bytes are exactly what quant_quantize_row makes of the source rows
+ *    (so the threads split and write rows correctly).
  */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "gguf/gguf.h"
+#include "tensor/qmodel.h"
 #include "tensor/quant.h"
 #include "check.h"
 
@@ -295,6 +303,108 @@ static void compare_bytes(const char *shared, const char *quant_name, gguf_file 
     gguf_close(f);
 }
 
+/* ---- 5. type choices match llama.cpp's ---------------------------------- */
+
+static void compare_plan(const char *shared, const char *src_name, const char *quant_name, const char *preset_name)
+{
+    gguf_file *src = NULL, *ref = NULL;
+    CHECK(gguf_open(model_path(shared, src_name), &src) == LS_OK, "open %s: %s", src_name, ls_error_msg());
+    CHECK(gguf_open(model_path(shared, quant_name), &ref) == LS_OK, "open %s: %s", quant_name, ls_error_msg());
+    const qmodel_preset *preset = qmodel_preset_find(preset_name);
+    CHECK(preset != NULL, "preset %s", preset_name);
+    qmodel_tensor *plan = NULL;
+    if (src && ref && preset && qmodel_plan(src, preset, &plan) == LS_OK) {
+        int n_same = 0;
+        for (int64_t i = 0; i < gguf_n_tensors(src); i++) {
+            const gguf_tensor *o = gguf_find_tensor(ref, plan[i].name);
+            CHECK(o != NULL, "%s: tensor %s missing", quant_name, plan[i].name);
+            if (!o)
+                continue;
+            CHECK(o->type == plan[i].to, "%s: %s is %s in llama.cpp's file, we chose %s", quant_name, plan[i].name,
+                  dtype_name(o->type), dtype_name(plan[i].to));
+            n_same += o->type == plan[i].to;
+        }
+        uint32_t ft = 0;
+        CHECK(gguf_get_u32(ref, "general.file_type", &ft) == LS_OK && ft == preset->file_type,
+              "%s: general.file_type %u, preset %s says %u", quant_name, ft, preset_name, preset->file_type);
+        CHECK(gguf_n_tensors(ref) == gguf_n_tensors(src), "%s: tensor count", quant_name);
+        printf("plan preset=%s file=%s tensors=%lld same_type=%d\n", preset_name, quant_name,
+               (long long)gguf_n_tensors(src), n_same);
+    } else {
+        CHECK(0, "plan %s for %s: %s", preset_name, src_name, ls_error_msg());
+    }
+    ls_free(plan);
+    gguf_close(src);
+    gguf_close(ref);
+}
+
+/* ---- 6. a whole file ----------------------------------------------------- */
+
+static void whole_file(const char *shared, const char *preset_name, bool reference_rounding)
+{
+    char out[256];
+    snprintf(out, sizeof out, "/tmp/localseek-test-quant-%d-%s.gguf", (int)getpid(), preset_name);
+    const qmodel_preset *preset = qmodel_preset_find(preset_name);
+    qmodel_params params = { 2, reference_rounding, NULL, NULL };
+    qmodel_stats st;
+    ls_status s = qmodel_quantize(model_path(shared, "golden-qwen2-f16.gguf"), out, preset, &params, &st);
+    CHECK(s == LS_OK, "qmodel_quantize %s: %s", preset_name, ls_error_msg());
+    if (s != LS_OK)
+        return;
+    gguf_file *src = NULL, *q = NULL;
+    CHECK(gguf_open(model_path(shared, "golden-qwen2-f16.gguf"), &src) == LS_OK, "reopen source");
+    s = gguf_open(out, &q);
+    CHECK(s == LS_OK, "our %s file does not open: %s", preset_name, ls_error_msg());
+    if (s == LS_OK && src) {
+        /* every source key is there, plus general.quantization_version */
+        CHECK(gguf_n_kv(q) == gguf_n_kv(src) + (gguf_find_key(src, "general.quantization_version") < 0),
+              "%s: %lld keys, source has %lld", preset_name, (long long)gguf_n_kv(q), (long long)gguf_n_kv(src));
+        for (int64_t i = 0; i < gguf_n_kv(src); i++) {
+            gguf_str k = gguf_key_name(src, i);
+            char key[256];
+            snprintf(key, sizeof key, "%.*s", (int)k.len, k.ptr);
+            CHECK(gguf_find_key(q, key) >= 0, "%s: key %s not copied", preset_name, key);
+        }
+        uint32_t ft = 0, qv = 0;
+        CHECK(gguf_get_u32(q, "general.file_type", &ft) == LS_OK && ft == preset->file_type, "%s: file_type %u",
+              preset_name, ft);
+        CHECK(gguf_get_u32(q, "general.quantization_version", &qv) == LS_OK && qv == 2, "%s: quantization_version",
+              preset_name);
+        int n_exact = 0;
+        for (int64_t i = 0; i < gguf_n_tensors(src); i++) {
+            const gguf_tensor *a = gguf_tensor_at(src, i);
+            char name[96];
+            name_of(a, name, sizeof name);
+            const gguf_tensor *b = gguf_find_tensor(q, name);
+            CHECK(b != NULL && b->type == st.tensors[i].to, "%s: tensor %s missing or wrong type", preset_name, name);
+            if (!b)
+                continue;
+            float *w = tensor_to_f32(a);
+            int64_t ne0 = a->ne[0], n_rows = gguf_tensor_n_elems(a) / ne0;
+            size_t row_bytes = dtype_row_bytes(b->type, ne0);
+            uint8_t *mine = ls_malloc(row_bytes * (size_t)n_rows);
+            for (int64_t r = 0; r < n_rows; r++) {
+                if (reference_rounding)
+                    quant_quantize_row_ref(b->type, w + r * ne0, mine + r * row_bytes, ne0);
+                else
+                    quant_quantize_row(b->type, w + r * ne0, mine + r * row_bytes, ne0);
+            }
+            bool same = b->size_bytes == row_bytes * (size_t)n_rows && memcmp(mine, b->data, b->size_bytes) == 0;
+            CHECK(same, "%s: tensor %s bytes differ from quant_quantize_row's", preset_name, name);
+            n_exact += same;
+            ls_free(w);
+            ls_free(mine);
+        }
+        printf("whole_file preset=%s%s tensors=%lld exact=%d bytes_in=%llu bytes_out=%llu\n", preset_name,
+               reference_rounding ? " (reference rounding)" : "", (long long)st.n_tensors, n_exact,
+               (unsigned long long)st.file_bytes_in, (unsigned long long)st.file_bytes_out);
+    }
+    gguf_close(q);
+    gguf_close(src);
+    qmodel_stats_free(&st);
+    unlink(out);
+}
+
 int main(void)
 {
     const char *shared = check_shared_dir();
@@ -315,5 +425,17 @@ int main(void)
     compare_bytes(shared, "golden-qwen2-q4_0.gguf", src, DT_Q4_0, 0.01);
 
     gguf_close(src);
+
+    compare_plan(shared, "golden-qwen2-f16.gguf", "golden-qwen2-q4_k_m.gguf", "Q4_K_M");
+    compare_plan(shared, "golden-qwen2-f16.gguf", "golden-qwen2-q5_k_m.gguf", "Q5_K_M");
+    compare_plan(shared, "golden-qwen2-f16.gguf", "golden-qwen2-q6_k.gguf", "Q6_K");
+    compare_plan(shared, "golden-qwen2-f16.gguf", "golden-qwen2-q8_0.gguf", "Q8_0");
+    compare_plan(shared, "golden-qwen2-f16.gguf", "golden-qwen2-q4_0.gguf", "Q4_0");
+    compare_plan(shared, "golden-llama-f16.gguf", "golden-llama-q4_k_m.gguf", "Q4_K_M"); /* tied embeddings */
+    compare_plan(shared, "golden-llama-f16.gguf", "golden-llama-q8_0.gguf", "Q8_0");
+    compare_plan(shared, "golden-llama-f16.gguf", "golden-llama-bf16.gguf", "BF16");
+
+    whole_file(shared, "Q4_K_M", false);
+    whole_file(shared, "Q4_0", true);
     return check_done();
 }
