@@ -61,15 +61,24 @@ static void bytelevel_init(void)
 long tok_bytelevel_decode(const char *s, size_t n, uint8_t *out)
 {
     bytelevel_init();
+    /* Every character of the alphabet is below U+0144, so one or two bytes. */
     const uint8_t *u = (const uint8_t *)s;
     size_t i = 0, o = 0;
     while (i < n) {
-        uint32_t cp;
-        size_t l = tok_utf8_decode(u + i, n - i, &cp);
-        if (cp >= 0x144 || cp_to_byte[cp] < 0)
+        uint32_t cp = u[i];
+        if (cp >= 0x80) {
+            if ((cp & 0xE0) != 0xC0 || i + 1 >= n || (u[i + 1] & 0xC0) != 0x80)
+                return -1;
+            cp = ((cp & 0x1F) << 6) | (u[i + 1] & 0x3F);
+            if (cp < 0x80 || cp >= 0x144)
+                return -1;
+            i++;
+        }
+        int b = cp_to_byte[cp];
+        if (b < 0)
             return -1;
-        out[o++] = (uint8_t)cp_to_byte[cp];
-        i += l;
+        out[o++] = (uint8_t)b;
+        i++;
     }
     return (long)o;
 }
@@ -95,68 +104,160 @@ static inline const tok_mslot *merge_find(const tok_tokenizer *t, int32_t a, int
     }
 }
 
-ls_status tok_bpe_build_merges(tok_tokenizer *t, const gguf_str *merges, int64_t n_merges, const char *label)
+/* Loading 280,000 merges means 840,000 vocabulary lookups and 280,000
+ * table inserts, each a likely cache miss; done one after the other they
+ * took 150 ms. Two remedies. The result "AB" of a merge is found without
+ * hashing in practice (see stage 1). The halves A and B go through in
+ * batches, in stages, with every memory access of a stage prefetched by the
+ * stage before: decode and hash (prefetch the hash slots), find the
+ * candidate slots (prefetch the token strings), verify (prefetch the
+ * merge-table slots), insert. The misses of a batch overlap instead of
+ * queuing. */
+enum { BATCH = 64 };
+
+typedef struct {
+    bool ok;          /* both halves decoded */
+    uint32_t off;     /* A then B, decoded, at buf + off */
+    uint32_t len[3];  /* A, B, AB */
+    uint64_t h[3];
+    int32_t slot[2];  /* first slot whose tag and length match, -1 if none */
+    int32_t id[3];    /* A, B, AB */
+} pending_merge;
+
+static void probe_candidate(const tok_tokenizer *t, pending_merge *m, int j)
 {
-    uint32_t size = 16;
-    while ((uint64_t)size < (uint64_t)n_merges * 2 && size < (1u << 30))
-        size *= 2;
-    if ((uint64_t)n_merges * 2 > size)
-        return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.merges has %lld entries, expected at most %u", label,
-                        (long long)n_merges, size / 2);
-    t->mhash = ls_calloc(size, sizeof *t->mhash);
+    uint32_t tag = (uint32_t)(m->h[j] >> 32);
+    m->slot[j] = -1;
+    for (uint32_t i = (uint32_t)m->h[j] & t->vmask;; i = (i + 1) & t->vmask) {
+        const tok_vslot *e = &t->vhash[i];
+        if (e->id < 0)
+            return;
+        if (e->tag == tag && e->len == m->len[j]) {
+            m->slot[j] = (int32_t)i;
+            __builtin_prefetch(t->text + e->off);
+            return;
+        }
+    }
+}
+
+ls_status tok_bpe_build_merges(tok_tokenizer *t, const tok_strlist *merges, const char *label)
+{
+    int64_t n_merges = merges->n;
+    if (n_merges > (1 << 28))
+        return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.merges has %lld entries, expected at most %d", label,
+                        (long long)n_merges, 1 << 28);
+    uint32_t size = tok_table_size(n_merges);
+    t->mhash = tok_alloc_table((size_t)size * sizeof *t->mhash);
     if (!t->mhash)
         return ls_error(LS_ERR_NOMEM, "%s: out of memory for %lld merges", label, (long long)n_merges);
     t->mmask = size - 1;
 
-    uint64_t max_len = 0;
-    for (int64_t i = 0; i < n_merges; i++)
-        if (merges[i].len > max_len)
-            max_len = merges[i].len;
-    uint8_t *buf = ls_malloc(max_len + 1);
+    uint64_t max_len = merges->max_len;
+    if (max_len > (1u << 24))
+        return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.merges holds a %llu-byte entry, expected under 16 MiB",
+                        label, (unsigned long long)max_len);
+    uint8_t *buf = ls_malloc(BATCH * (max_len + 1));
     if (!buf)
-        return ls_error(LS_ERR_NOMEM, "%s: out of memory for a merge of %llu bytes", label,
+        return ls_error(LS_ERR_NOMEM, "%s: out of memory for merges of %llu bytes", label,
                         (unsigned long long)max_len);
 
+    pending_merge pm[BATCH];
+    int32_t last_m = -1;
+    tok_striter it = tok_striter_begin(merges);
     long n_unusable = 0, n_dup = 0;
     int32_t kept = 0;
-    for (int64_t i = 0; i < n_merges; i++) {
-        const char *s = merges[i].ptr;
-        size_t len = (size_t)merges[i].len;
-        /* The separator is the first space after the first byte (a token is
-         * never empty, and byte-level tokens never contain a raw space). */
-        const char *sp = len >= 3 ? memchr(s + 1, ' ', len - 2) : NULL;
-        if (!sp) {
-            ls_free(buf);
-            return ls_error(LS_ERR_FORMAT,
-                            "%s: tokenizer.ggml.merges[%lld] is \"%.*s\", expected two tokens separated by a space",
-                            label, (long long)i, (int)(len > 60 ? 60 : len), s);
+    for (int64_t base = 0; base < n_merges; base += BATCH) {
+        int nb = n_merges - base < BATCH ? (int)(n_merges - base) : BATCH;
+        uint32_t bo = 0;
+        for (int k = 0; k < nb; k++) { /* stage 1: split, decode, hash */
+            gguf_str ms = tok_striter_next(&it);
+            const char *s = ms.ptr;
+            size_t len = (size_t)ms.len;
+            /* The separator is the first space after the first byte (a token
+             * is never empty, and byte-level tokens never hold a raw space). */
+            const char *sp = len >= 3 ? memchr(s + 1, ' ', len - 2) : NULL;
+            if (!sp) {
+                ls_free(buf);
+                return ls_error(LS_ERR_FORMAT,
+                                "%s: tokenizer.ggml.merges[%lld] is \"%.*s\", expected two tokens separated by a "
+                                "space", label, (long long)(base + k), (int)(len > 60 ? 60 : len), s);
+            }
+            pending_merge *m = &pm[k];
+            size_t ln = (size_t)(sp - s);
+            long la = tok_bytelevel_decode(s, ln, buf + bo);
+            long lb = la < 0 ? -1 : tok_bytelevel_decode(sp + 1, len - ln - 1, buf + bo + la);
+            m->ok = lb >= 0;
+            if (!m->ok)
+                continue;
+            m->off = bo;
+            m->len[0] = (uint32_t)la;
+            m->len[1] = (uint32_t)lb;
+            m->len[2] = (uint32_t)(la + lb);
+            m->h[0] = tok_hash_bytes(buf + bo, (size_t)la);
+            m->h[1] = tok_hash_bytes(buf + bo + la, (size_t)lb);
+            for (int j = 0; j < 2; j++)
+                __builtin_prefetch(&t->vhash[(uint32_t)m->h[j] & t->vmask]);
+            /* Vocabularies list merge results in merge order, so the result
+             * is almost always the previous merge's result or the next id:
+             * check those two strings (sequential memory) before hashing. */
+            m->id[2] = -1;
+            for (int32_t g = last_m; g <= last_m + 1; g++) {
+                if (g < 0 || g >= t->n_vocab || t->text_off[g + 1] - t->text_off[g] != m->len[2] ||
+                    !(t->type[g] == TOK_TYPE_NORMAL || t->type[g] == TOK_TYPE_UNDEFINED) ||
+                    memcmp(t->text + t->text_off[g], buf + bo, m->len[2]) != 0)
+                    continue;
+                m->id[2] = g;
+                break;
+            }
+            if (m->id[2] < 0) {
+                m->h[2] = tok_hash_bytes(buf + bo, m->len[2]);
+                m->id[2] = tok_vocab_lookup_h(t, buf + bo, m->len[2], m->h[2]);
+            }
+            if (m->id[2] >= 0)
+                last_m = m->id[2];
+            bo += (uint32_t)(la + lb);
         }
-        size_t ln = (size_t)(sp - s), rn = len - ln - 1;
-        long lb = tok_bytelevel_decode(s, ln, buf);
-        long rb = lb < 0 ? -1 : tok_bytelevel_decode(sp + 1, rn, buf + lb);
-        if (rb < 0) {
-            n_unusable++;
-            continue;
+        for (int k = 0; k < nb; k++) /* stage 2: candidate slots */
+            if (pm[k].ok)
+                for (int j = 0; j < 2; j++)
+                    probe_candidate(t, &pm[k], j);
+        for (int k = 0; k < nb; k++) { /* stage 3: verify */
+            pending_merge *m = &pm[k];
+            if (!m->ok)
+                continue;
+            for (int j = 0; j < 2; j++) {
+                const uint8_t *str = buf + m->off + (j ? m->len[0] : 0);
+                m->id[j] = -1;
+                if (m->slot[j] < 0)
+                    continue;
+                const tok_vslot *e = &t->vhash[m->slot[j]];
+                if (memcmp(t->text + e->off, str, m->len[j]) == 0)
+                    m->id[j] = e->id;
+                else /* a 32-bit tag collision: do the full probe */
+                    m->id[j] = tok_vocab_lookup_h(t, str, m->len[j], m->h[j]);
+            }
+            if (m->id[0] >= 0 && m->id[1] >= 0 && m->id[2] >= 0)
+                __builtin_prefetch(&t->mhash[(uint32_t)tok_mix64(merge_key(m->id[0], m->id[1])) & t->mmask]);
         }
-        int32_t a = tok_vocab_lookup(t, buf, (size_t)lb);
-        int32_t b = tok_vocab_lookup(t, buf + lb, (size_t)rb);
-        int32_t m = tok_vocab_lookup(t, buf, (size_t)(lb + rb));
-        if (a < 0 || b < 0 || m < 0) {
-            n_unusable++; /* can never apply (a symbol is always a token), or has no result */
-            continue;
+        for (int k = 0; k < nb; k++) { /* stage 4: insert, in rank order */
+            pending_merge *m = &pm[k];
+            if (!m->ok || m->id[0] < 0 || m->id[1] < 0 || m->id[2] < 0) {
+                n_unusable++; /* can never apply (a symbol is always a token), or has no result */
+                continue;
+            }
+            uint64_t key = merge_key(m->id[0], m->id[1]);
+            uint32_t j = (uint32_t)tok_mix64(key) & t->mmask;
+            while (t->mhash[j].key != 0 && t->mhash[j].key != key)
+                j = (j + 1) & t->mmask;
+            if (t->mhash[j].key == key) {
+                n_dup++; /* the first (best-ranked) occurrence wins */
+                continue;
+            }
+            t->mhash[j].key = key;
+            t->mhash[j].rank = (int32_t)(base + k);
+            t->mhash[j].id = m->id[2];
+            kept++;
         }
-        uint64_t key = merge_key(a, b);
-        uint32_t j = (uint32_t)tok_mix64(key) & t->mmask;
-        while (t->mhash[j].key != 0 && t->mhash[j].key != key)
-            j = (j + 1) & t->mmask;
-        if (t->mhash[j].key == key) {
-            n_dup++; /* the first (best-ranked) occurrence wins */
-            continue;
-        }
-        t->mhash[j].key = key;
-        t->mhash[j].rank = (int32_t)i;
-        t->mhash[j].id = m;
-        kept++;
     }
     ls_free(buf);
     t->n_merges = kept;

@@ -25,6 +25,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/alloc.h"
 #include "base/log.h"
@@ -44,35 +45,41 @@ static const char *const eog_texts[] = {
 /* ======================================================================== */
 
 
-static uint32_t table_size(int64_t n)
-{
-    uint32_t size = 16;
-    while ((int64_t)size < n * 2)
-        size *= 2;
-    return size;
-}
-
-static void hash_insert(tok_vslot *tab, uint32_t mask, const char *arena, const uint32_t *off, int32_t id,
-                        uint64_t h)
+/* Inserts token `id` (its encoder string) with hash h; a string already
+ * present keeps its first id. */
+static void hash_insert(tok_tokenizer *t, int32_t id, uint64_t h)
 {
     uint32_t tag = (uint32_t)(h >> 32);
-    const char *s = arena + off[id];
-    uint32_t n = off[id + 1] - off[id];
-    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
-        tok_vslot *e = &tab[i];
+    uint32_t off = t->text_off[id], n = t->text_off[id + 1] - off;
+    for (uint32_t i = (uint32_t)h & t->vmask;; i = (i + 1) & t->vmask) {
+        tok_vslot *e = &t->vhash[i];
         if (e->id < 0) {
-            e->id = id;
-            e->tag = tag;
+            *e = (tok_vslot){ .tag = tag, .id = id, .off = off, .len = n };
             return;
         }
-        if (e->tag == tag && off[e->id + 1] - off[e->id] == n && memcmp(arena + off[e->id], s, n) == 0)
-            return; /* duplicate string: the first id keeps it */
+        if (e->tag == tag && e->len == n && memcmp(t->text + e->off, t->text + off, n) == 0)
+            return;
     }
+}
+
+void *tok_alloc_table(size_t n_bytes)
+{
+    enum { HUGE_PAGE = 1 << 21 };
+    if (n_bytes < HUGE_PAGE)
+        return ls_calloc(1, n_bytes);
+    void *p = ls_malloc_aligned(n_bytes, HUGE_PAGE);
+    if (!p)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, n_bytes, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#endif
+    memset(p, 0, n_bytes);
+    return p;
 }
 
 static tok_vslot *new_table(uint32_t size)
 {
-    tok_vslot *tab = ls_malloc((size_t)size * sizeof *tab);
+    tok_vslot *tab = tok_alloc_table((size_t)size * sizeof *tab);
     if (tab)
         for (uint32_t i = 0; i < size; i++)
             tab[i].id = -1;
@@ -169,10 +176,11 @@ static int parse_byte_token(const char *s, size_t n)
 
 static ls_status build_strings(tok_tokenizer *t, const tok_spec *sp, const char *label)
 {
-    int64_t n = sp->n_tokens;
+    int64_t n = sp->tokens.n;
     uint64_t total = 0;
+    tok_striter it = tok_striter_begin(&sp->tokens);
     for (int64_t i = 0; i < n; i++)
-        total += sp->tokens[i].len;
+        total += tok_striter_next(&it).len;
     if (total >= UINT32_MAX)
         return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.tokens holds %" PRIu64 " bytes of text, expected under 4 GiB",
                         label, total);
@@ -191,9 +199,11 @@ static ls_status build_strings(tok_tokenizer *t, const tok_spec *sp, const char 
     }
     uint32_t go = 0, to = 0, po = 0;
     long n_raw = 0;
+    it = tok_striter_begin(&sp->tokens);
     for (int64_t i = 0; i < n; i++) {
-        const char *s = sp->tokens[i].ptr;
-        size_t len = (size_t)sp->tokens[i].len;
+        gguf_str ts = tok_striter_next(&it);
+        const char *s = ts.ptr;
+        size_t len = (size_t)ts.len;
         if (len)
             memcpy(t->gguf_text + go, s, len);
         t->gguf_off[i] = go;
@@ -268,7 +278,6 @@ static void tok_free_fields(tok_tokenizer *t)
     ls_free(t->gguf_text);
     ls_free(t->gguf_off);
     ls_free(t->vhash);
-    ls_free(t->ghash);
     ls_free(t->mhash);
     ls_free(t->trie);
 }
@@ -311,7 +320,7 @@ static ls_status build(tok_tokenizer *t, const tok_spec *sp, const char *label)
         t->pre = TOK_PRE_NONE;
     }
 
-    int64_t n = sp->n_tokens;
+    int64_t n = sp->tokens.n;
     if (n < 1 || n > (1 << 28))
         return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.tokens has %" PRId64 " entries, expected 1 to %d", label, n,
                         1 << 28);
@@ -332,21 +341,29 @@ static ls_status build(tok_tokenizer *t, const tok_spec *sp, const char *label)
     if ((st = build_strings(t, sp, label)))
         return st;
 
-    uint32_t size = table_size(n);
+    /* Hash all strings first, then insert with the slot of a later token
+     * prefetched: the table does not fit in the CPU caches, and overlapping
+     * the misses makes this loop several times faster. */
+    uint32_t size = tok_table_size(n);
     t->vhash = new_table(size);
-    t->ghash = new_table(size);
-    if (!t->vhash || !t->ghash)
+    uint64_t *hs = ls_malloc((size_t)n * sizeof *hs);
+    if (!t->vhash || !hs) {
+        ls_free(hs);
         return ls_error(LS_ERR_NOMEM, "%s: out of memory for the vocabulary index", label);
-    t->vmask = t->gmask = size - 1;
-    for (int32_t i = 0; i < t->n_vocab; i++) {
-        if (is_normal(t->type[i]) && t->text_off[i + 1] > t->text_off[i]) {
-            uint32_t o = t->text_off[i];
-            hash_insert(t->vhash, t->vmask, t->text, t->text_off, i, tok_hash_bytes(t->text + o, t->text_off[i + 1] - o));
-        }
-        uint32_t g = t->gguf_off[i];
-        hash_insert(t->ghash, t->gmask, t->gguf_text, t->gguf_off, i,
-                    tok_hash_bytes(t->gguf_text + g, t->gguf_off[i + 1] - g));
     }
+    t->vmask = size - 1;
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        uint32_t o = t->text_off[i];
+        hs[i] = tok_hash_bytes(t->text + o, t->text_off[i + 1] - o);
+    }
+    enum { AHEAD = 16 };
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        if (i + AHEAD < t->n_vocab)
+            __builtin_prefetch(&t->vhash[(uint32_t)hs[i + AHEAD] & t->vmask]);
+        if (is_normal(t->type[i]) && t->text_off[i + 1] > t->text_off[i])
+            hash_insert(t, i, hs[i]);
+    }
+    ls_free(hs);
 
     if ((st = check_id(label, "bos_token_id", sp->bos, n, &t->bos)) ||
         (st = check_id(label, "eos_token_id", sp->eos, n, &t->eos)) ||
@@ -365,7 +382,7 @@ static ls_status build(tok_tokenizer *t, const tok_spec *sp, const char *label)
             uint8_t c = (uint8_t)b;
             t->byte_id[b] = tok_vocab_lookup(t, &c, 1);
         }
-        if ((st = tok_bpe_build_merges(t, sp->merges, sp->merges ? sp->n_merges : 0, label)))
+        if ((st = tok_bpe_build_merges(t, &sp->merges, label)))
             return st;
     } else {
         for (int32_t i = t->n_vocab - 1; i >= 0; i--) { /* backwards: the first id wins */
@@ -435,11 +452,11 @@ static uint64_t rd64(const uint8_t *p)
     return v;
 }
 
-/* Views of every string of the string array `key` (NULL / 0 if absent). */
-static ls_status read_str_array(const gguf_file *f, const char *key, bool required, gguf_str **out, int64_t *n_out)
+/* The string array `key` as a packed tok_strlist (n = 0 if absent and not
+ * required). Walks it once to check every length against the value's bytes. */
+static ls_status read_str_array(const gguf_file *f, const char *key, bool required, tok_strlist *out)
 {
-    *out = NULL;
-    *n_out = 0;
+    memset(out, 0, sizeof *out);
     int64_t ki = gguf_find_key(f, key);
     if (ki < 0) {
         if (required)
@@ -461,23 +478,19 @@ static ls_status read_str_array(const gguf_file *f, const char *key, bool requir
      * string as u64 length + bytes (gguf.h). gguf_open() validated it; we
      * still bound every read by raw_bytes. */
     const uint8_t *p = raw, *end = p + raw_bytes;
-    if (raw_bytes < 12 || n > raw_bytes / 8)
+    if (raw_bytes < 12 || n > raw_bytes / 8 || n > INT64_MAX)
         return ls_error(LS_ERR_FORMAT, "%s: %s is truncated", gguf_path(f), key);
     p += 12;
-    gguf_str *v = ls_malloc((size_t)(n ? n : 1) * sizeof *v);
-    if (!v)
-        return ls_error(LS_ERR_NOMEM, "%s: out of memory reading %s (%" PRIu64 " strings)", gguf_path(f), key, n);
+    out->packed = p;
+    out->n = (int64_t)n;
     for (uint64_t i = 0; i < n; i++) {
-        if ((size_t)(end - p) < 8 || rd64(p) > (uint64_t)(end - p - 8)) {
-            ls_free(v);
+        uint64_t len = 0;
+        if ((size_t)(end - p) < 8 || (len = rd64(p)) > (uint64_t)(end - p) - 8)
             return ls_error(LS_ERR_FORMAT, "%s: %s[%" PRIu64 "] runs past the end of its value", gguf_path(f), key, i);
-        }
-        v[i].len = rd64(p);
-        v[i].ptr = (const char *)p + 8;
-        p += 8 + v[i].len;
+        if (len > out->max_len)
+            out->max_len = len;
+        p += 8 + len;
     }
-    *out = v;
-    *n_out = (int64_t)n;
     return LS_OK;
 }
 
@@ -518,7 +531,6 @@ ls_status tok_load(const gguf_file *f, tok_tokenizer **out)
     const char *label = gguf_path(f);
     tok_spec sp;
     memset(&sp, 0, sizeof sp);
-    gguf_str *tokens = NULL, *merges = NULL;
     int32_t *types = NULL;
     float *scores = NULL;
     ls_status st = gguf_get_str(f, "tokenizer.ggml.model", &sp.model);
@@ -533,9 +545,8 @@ ls_status tok_load(const gguf_file *f, tok_tokenizer **out)
     }
     if (st)
         goto done;
-    if ((st = read_str_array(f, "tokenizer.ggml.tokens", true, &tokens, &sp.n_tokens)))
+    if ((st = read_str_array(f, "tokenizer.ggml.tokens", true, &sp.tokens)))
         goto done;
-    sp.tokens = tokens;
 
     gguf_type et;
     uint64_t n;
@@ -548,9 +559,9 @@ ls_status tok_load(const gguf_file *f, tok_tokenizer **out)
                           gguf_type_name(et));
             goto done;
         }
-        if (n != (uint64_t)sp.n_tokens) {
+        if (n != (uint64_t)sp.tokens.n) {
             st = ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.token_type has %" PRIu64 " entries, expected one per "
-                          "token (%" PRId64 ")", label, n, sp.n_tokens);
+                          "token (%" PRId64 ")", label, n, sp.tokens.n);
             goto done;
         }
         if ((st = gguf_get_arr_data(f, "tokenizer.ggml.token_type", et, &data, &n)))
@@ -571,9 +582,9 @@ ls_status tok_load(const gguf_file *f, tok_tokenizer **out)
         const void *data;
         if ((st = gguf_get_arr_info(f, "tokenizer.ggml.scores", &et, &n)))
             goto done;
-        if (et != GGUF_TYPE_F32 || n != (uint64_t)sp.n_tokens) {
+        if (et != GGUF_TYPE_F32 || n != (uint64_t)sp.tokens.n) {
             st = ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.scores is an array of %" PRIu64 " %s, expected %" PRId64
-                          " f32 (one per token)", label, n, gguf_type_name(et), sp.n_tokens);
+                          " f32 (one per token)", label, n, gguf_type_name(et), sp.tokens.n);
             goto done;
         }
         if ((st = gguf_get_arr_data(f, "tokenizer.ggml.scores", et, &data, &n)))
@@ -587,9 +598,8 @@ ls_status tok_load(const gguf_file *f, tok_tokenizer **out)
         sp.scores = scores;
     }
     bool is_bpe = gguf_str_eq(sp.model, "gpt2");
-    if ((st = read_str_array(f, "tokenizer.ggml.merges", is_bpe, &merges, &sp.n_merges)))
+    if ((st = read_str_array(f, "tokenizer.ggml.merges", is_bpe, &sp.merges)))
         goto done;
-    sp.merges = merges;
     if ((st = read_id(f, "tokenizer.ggml.bos_token_id", &sp.bos)) ||
         (st = read_id(f, "tokenizer.ggml.eos_token_id", &sp.eos)) ||
         (st = read_id(f, "tokenizer.ggml.eot_token_id", &sp.eot)) ||
@@ -604,8 +614,6 @@ ls_status tok_load(const gguf_file *f, tok_tokenizer **out)
         log_info("%s: tokenizer %s/%s, %d tokens, %d merges, loaded in %.1f ms", label, (*out)->model_name,
                  tok_pre_kind_name((*out)->pre), (*out)->n_vocab, (*out)->n_merges, (plat_now_s() - t0) * 1e3);
 done:
-    ls_free(tokens);
-    ls_free(merges);
     ls_free(types);
     ls_free(scores);
     return st;
@@ -784,14 +792,17 @@ const char *tok_vocab_text(const tok_tokenizer *tok, int32_t id, size_t *n_bytes
 
 int32_t tok_find(const tok_tokenizer *tok, const char *text, size_t len)
 {
-    uint64_t h = tok_hash_bytes(text, len);
-    uint32_t tag = (uint32_t)(h >> 32);
-    for (uint32_t i = (uint32_t)h & tok->gmask;; i = (i + 1) & tok->gmask) {
-        const tok_vslot *e = &tok->ghash[i];
-        if (e->id < 0)
-            return -1;
-        uint32_t o = tok->gguf_off[e->id], l = tok->gguf_off[e->id + 1] - o;
-        if (e->tag == tag && l == len && memcmp(tok->gguf_text + o, text, len) == 0)
-            return e->id;
+    int32_t id = -1;
+    if (len && trie_match(tok, (const uint8_t *)text, len, &id) == len)
+        return id;
+    if (tok->model == TOK_MODEL_BPE && len <= 256) { /* "Ġworld" -> " world" */
+        uint8_t raw[256];
+        long n = tok_bytelevel_decode(text, len, raw);
+        if (n > 0 && (id = tok_vocab_lookup(tok, raw, (size_t)n)) >= 0)
+            return id;
     }
+    if ((id = tok_vocab_lookup(tok, text, len)) >= 0)
+        return id;
+    int b = tok->model == TOK_MODEL_SPM ? parse_byte_token(text, len) : -1;
+    return b >= 0 ? tok->byte_id[b] : -1;
 }

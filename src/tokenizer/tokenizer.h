@@ -114,8 +114,10 @@ tok_type tok_token_type(const tok_tokenizer *tok, int32_t id); /* TOK_TYPE_UNUSE
 const char *tok_piece(const tok_tokenizer *tok, int32_t id, size_t *n_bytes);
 /* The vocabulary entry exactly as stored in the GGUF ("Ġworld", "▁the"). */
 const char *tok_vocab_text(const tok_tokenizer *tok, int32_t id, size_t *n_bytes);
-/* The id whose stored text is exactly text[0..len), or -1. Finds special
- * tokens too: tok_find(tok, "<think>", 7). */
+/* The id of the token written text[0..len), or -1: a special token by its
+ * text (tok_find(tok, "<think>", 7)), a normal token by its vocabulary text
+ * ("Ġworld") or by the bytes it stands for (" world"), a SentencePiece byte
+ * token by "<0x0A>". Unused (padding) tokens are not found. */
 int32_t tok_find(const tok_tokenizer *tok, const char *text, size_t len);
 
 int32_t tok_bos(const tok_tokenizer *tok); /* -1 if none */
