@@ -122,15 +122,24 @@ float quant_fit_symmetric(const float *x, int n, int nmax, const float *w, int8_
     return d;
 }
 
-/* Least-squares (d, m) for fixed integers, from the sums; returns the error. */
+/* Least-squares (d, m) for fixed integers, from the sums; returns the error,
+ * or DBL_MAX if these integers cannot give a storable fit. When every L is
+ * the same the system is singular: then d = 0 and m = the mean, or (offset
+ * kept <= 0) m = 0 and d = sum w x L / sum w L^2. */
 static double affine_solve(double sw, double sx, double sx2, double sl, double sl2, double sxl, int m_nonpositive,
                            float *d, float *m)
 {
-    double D = sw * sl2 - sl * sl;
-    if (D <= 0 || sl2 <= 0)
-        return DBL_MAX;
-    double dd = (sw * sxl - sx * sl) / D, mm = (sl2 * sx - sl * sxl) / D;
+    double D = sw * sl2 - sl * sl, dd, mm;
+    if (D > 1e-9 * sw * sl2) {
+        dd = (sw * sxl - sx * sl) / D;
+        mm = (sl2 * sx - sl * sxl) / D;
+    } else {
+        dd = 0;
+        mm = sw > 0 ? sx / sw : 0;
+    }
     if (m_nonpositive && mm > 0) {
+        if (!(sl2 > 0))
+            return DBL_MAX;
         mm = 0;
         dd = sxl / sl2;
     }

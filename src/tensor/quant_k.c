@@ -18,6 +18,12 @@
  *      recomputed; the refit is kept only if it lowers the error.
  * The error minimized is the plain sum of squared differences, the
  * quantity the quality test measures.
+ *
+ * LIMITATION: quantizing values that are already on a K-quant grid does not
+ * always find the same codes again (the refit in step 3 can leave the
+ * largest code below 63, and step 2 assumes it is 63), so such values move
+ * by a fraction of a step. The 32-element types do not have this problem.
+ * LIMITATION: no importance weights (imatrix) yet; quant_fit_* accept them.
  */
 #include <assert.h>
 #include <math.h>
@@ -149,13 +155,21 @@ static void code_pair(float v, float step, int *lo, int *hi)
 
 /* Sub-block x has the float fit (scale, min); with the block's steps d and
  * dmin, tries the codes just below and above each (four pairs at most),
- * keeps the pair that leaves the least error (integers in L) and returns it. */
+ * keeps the pair that leaves the least error (integers in L) and returns it.
+ * When the block's values are so small that d rounded to zero in F16, only
+ * the offset is left: its code is chosen for the sub-block's mean instead. */
 static float affine_best_codes(const float *x, float scale, float min, float d, float dmin, int nmax, uint8_t *sc,
                                uint8_t *mc, uint8_t *L)
 {
     uint8_t tmp[32];
     int s_lo, s_hi, m_lo, m_hi;
     code_pair(scale, d, &s_lo, &s_hi);
+    if (d == 0) {
+        float mean = 0;
+        for (int i = 0; i < 32; i++)
+            mean += x[i];
+        min = -mean / 32;
+    }
     code_pair(min, dmin, &m_lo, &m_hi);
     float best = -1;
     for (int s = s_lo; s <= s_hi; s++)
