@@ -11,6 +11,8 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    { "run", cmd_run, "continue a text with a model, streaming the result" },
+    { "logits", cmd_logits, "print the model's next-token scores for prompts, as JSON (for checking correctness)" },
     { "info", cmd_info, "describe a GGUF model file (architecture, sizes, tensor types)" },
     { "quantize", cmd_quantize, "convert a GGUF model to another numeric format" },
     { "tokenize", cmd_tokenize, "turn text into token ids (and pieces) with a model's tokenizer" },

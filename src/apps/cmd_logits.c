@@ -1,0 +1,249 @@
+/* cmd_logits.c — `localseek logits`: the model's scores for prompts, as JSON.
+ *
+ * Prints exactly the schema of shared/golden/README.md, so the output can be
+ * compared with the reference files directly:
+ *   {"model", "n_vocab", "cases": [{"prompt", "tokens",
+ *     "prompt_logits": [{"lse", "top": [[id, logit] x K]} per prompt token],
+ *     "greedy": [{"token", "logits": {"lse", "top": [[id, logit] x 5]}} x N]}]}
+ * One prompt per line of --prompts; a literal backslash-n is a newline.
+ * Prompts are tokenized with special tokens recognised (they are test data,
+ * written by a person who means the markers) and BOS prepended as the model
+ * asks. With --tokens each line is a list of token ids instead of text.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "base/alloc.h"
+#include "model/forward.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: localseek logits -m MODEL --prompts FILE [--top K] [--greedy N] [-t N] [--tokens]\n"
+                 "  --prompts FILE  one prompt per line (\\n in a line is a newline)\n"
+                 "  --top K         scores listed per prompt position (default 20)\n"
+                 "  --greedy N      continue each prompt N tokens, always taking the best (default 16)\n"
+                 "  --tokens        lines hold token ids separated by spaces instead of text\n"
+                 "  --act-bits 8    round activations to one 8-bit level, as llama.cpp does (default 16)\n");
+}
+
+/* Prints a JSON string (cJSON escapes it). */
+static void print_json_string(const char *s)
+{
+    cJSON *j = cJSON_CreateString(s);
+    char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
+    fputs(txt ? txt : "\"\"", stdout);
+    cJSON_free(txt);
+    cJSON_Delete(j);
+}
+
+typedef struct {
+    int32_t id;
+    float v;
+} scored;
+
+static int cmp_scored(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v > y->v ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* {"lse": ..., "top": [[id, logit], ...]} for one row of logits. */
+static void print_scores(const float *logits, int n_vocab, int k, scored *tmp)
+{
+    double mx = -INFINITY, sum = 0.0;
+    for (int i = 0; i < n_vocab; i++)
+        if (logits[i] > mx)
+            mx = logits[i];
+    for (int i = 0; i < n_vocab; i++)
+        sum += exp((double)logits[i] - mx);
+    for (int i = 0; i < n_vocab; i++)
+        tmp[i] = (scored){ i, logits[i] };
+    qsort(tmp, (size_t)n_vocab, sizeof *tmp, cmp_scored); /* LIMITATION: full sort; fine for a test tool */
+    printf("{\"lse\": %.6f, \"top\": [", mx + log(sum));
+    for (int i = 0; i < k && i < n_vocab; i++)
+        printf("%s[%d, %.6f]", i ? ", " : "", tmp[i].id, (double)tmp[i].v);
+    printf("]}");
+}
+
+/* Replaces the two characters \n by a newline, in place. */
+static void unescape(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (r[0] == '\\' && r[1] == 'n') {
+            *w++ = '\n';
+            r++;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+}
+
+int cmd_logits(int argc, char **argv)
+{
+    const char *model_path = NULL, *prompts_path = NULL;
+    long top = 20, n_greedy = 16, n_threads = 0, act_bits = 16;
+    bool ids_mode = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--tokens")) {
+            ids_mode = true;
+            continue;
+        }
+        if (!(v = cli_value("logits", argc, argv, &i)))
+            return 2;
+        bool ok = true;
+        if (!strcmp(a, "-m"))
+            model_path = v;
+        else if (!strcmp(a, "--prompts"))
+            prompts_path = v;
+        else if (!strcmp(a, "--top"))
+            ok = cli_int("logits", a, v, 1, 1000, &top);
+        else if (!strcmp(a, "--greedy"))
+            ok = cli_int("logits", a, v, 0, 100000, &n_greedy);
+        else if (!strcmp(a, "-t"))
+            ok = cli_int("logits", a, v, 1, 1024, &n_threads);
+        else if (!strcmp(a, "--act-bits"))
+            ok = cli_int("logits", a, v, 8, 16, &act_bits) && (act_bits == 8 || act_bits == 16);
+        else {
+            fprintf(stderr, "localseek logits: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (!ok)
+            return 2;
+    }
+    if (!model_path || !prompts_path) {
+        fprintf(stderr, "localseek logits: -m MODEL and --prompts FILE are required\n");
+        usage(stderr);
+        return 2;
+    }
+    FILE *pf = fopen(prompts_path, "r");
+    if (!pf) {
+        fprintf(stderr, "localseek logits: cannot open prompts file %s\n", prompts_path);
+        return 1;
+    }
+
+    int rc = 1;
+    model *m = NULL;
+    tok_tokenizer *tok = NULL;
+    float *logits = NULL;
+    scored *tmp = NULL;
+    int32_t *ids = NULL;
+    char *line = NULL;
+    size_t line_cap = 0;
+    ls_status s = model_load(model_path, &m);
+    if (!s && !ids_mode)
+        s = tok_load(m->file, &tok);
+    if (s) {
+        fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
+        goto done;
+    }
+    int n_vocab = m->hp.n_vocab;
+    const char *base = strrchr(model_path, '/');
+    printf("{\"model\": ");
+    print_json_string(base ? base + 1 : model_path);
+    printf(", \"n_vocab\": %d, \"cases\": [", n_vocab);
+
+    int n_case = 0;
+    ssize_t got;
+    while ((got = getline(&line, &line_cap, pf)) >= 0) {
+        if (got > 0 && line[got - 1] == '\n')
+            line[--got] = '\0';
+        if (got == 0)
+            continue;
+        unescape(line);
+        size_t n_tok = 0, cap = strlen(line) + 2;
+        ls_free(ids);
+        ids = ls_malloc(sizeof(int32_t) * (cap + (size_t)n_greedy));
+        if (!ids)
+            goto oom;
+        if (ids_mode) {
+            char *p = line, *end;
+            for (long v; (v = strtol(p, &end, 10)), end != p; p = end)
+                ids[n_tok++] = (int32_t)v;
+        } else {
+            unsigned flags = TOK_PARSE_SPECIAL | (tok_wants_bos(tok) ? TOK_ADD_BOS : 0);
+            if ((s = tok_encode(tok, line, strlen(line), flags, ids, cap, &n_tok))) {
+                fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
+                goto done;
+            }
+        }
+        if (n_tok == 0)
+            continue;
+        fwd_params fp = fwd_default_params();
+        fp.n_ctx = (int)(n_tok + (size_t)n_greedy + 1);
+        fp.act_bits = (int)act_bits;
+        if (n_threads)
+            fp.n_threads = (int)n_threads;
+        fwd_ctx *fc = NULL;
+        ls_free(logits);
+        logits = ls_malloc(sizeof(float) * (size_t)n_vocab * n_tok);
+        if (!tmp)
+            tmp = ls_malloc(sizeof(scored) * (size_t)n_vocab);
+        if (!logits || !tmp)
+            goto oom;
+        if ((s = fwd_create(m, &fp, &fc)) || (s = fwd_eval(fc, ids, (int)n_tok, logits, true))) {
+            fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
+            fwd_free(fc);
+            goto done;
+        }
+        printf("%s{\"prompt\": ", n_case++ ? ", " : "");
+        print_json_string(line);
+        printf(", \"tokens\": [");
+        for (size_t i = 0; i < n_tok; i++)
+            printf("%s%d", i ? ", " : "", ids[i]);
+        printf("], \"prompt_logits\": [");
+        for (size_t i = 0; i < n_tok; i++) {
+            if (i)
+                printf(", ");
+            print_scores(logits + i * (size_t)n_vocab, n_vocab, (int)top, tmp);
+        }
+        printf("], \"greedy\": [");
+        float *last = logits + (n_tok - 1) * (size_t)n_vocab;
+        for (long g = 0; g < n_greedy; g++) {
+            int32_t best = 0;
+            for (int i = 1; i < n_vocab; i++)
+                if (last[i] > last[best])
+                    best = i;
+            printf("%s{\"token\": %d, \"logits\": ", g ? ", " : "", best);
+            print_scores(last, n_vocab, 5, tmp);
+            printf("}");
+            if (g + 1 < n_greedy && (s = fwd_eval(fc, &best, 1, last, false))) {
+                fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
+                fwd_free(fc);
+                goto done;
+            }
+        }
+        printf("]}");
+        fwd_free(fc);
+    }
+    printf("]}\n");
+    rc = 0;
+    goto done;
+oom:
+    fprintf(stderr, "localseek logits: out of memory\n");
+done:
+    fclose(pf);
+    free(line);
+    ls_free(ids);
+    ls_free(logits);
+    ls_free(tmp);
+    tok_free(tok);
+    model_free(m);
+    return rc;
+}

@@ -1,0 +1,199 @@
+/* cmd_run.c — `localseek run`: continue a text with a model, streaming it.
+ *
+ * The prompt is tokenized (BOS first when the model asks for it; special
+ * token texts are NOT interpreted unless --parse-special), read in one
+ * prefill, then tokens are sampled one at a time and printed as soon as they
+ * form complete characters. Stops at an end-of-generation token, after -n
+ * tokens, or when the context is full (said on stderr). Timing goes to stderr
+ * so stdout holds only the generated text. Until the chat issue adds chat
+ * templates, the text is used as it is (--raw is the only mode).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "base/alloc.h"
+#include "base/platform.h"
+#include "generate/sampler.h"
+#include "model/forward.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: localseek run -m MODEL -p TEXT [options]\n"
+            "  -m FILE          GGUF model\n"
+            "  -p TEXT          the text to continue\n"
+            "  -n N             tokens to generate (default 256)\n"
+            "  --temp T         temperature; 0 = always the most likely token (default 0.8)\n"
+            "  --top-k K --top-p P --min-p P   sampling filters (defaults 40, 0.95, 0.05)\n"
+            "  --seed S         random seed (default 42): same seed, same text\n"
+            "  --ctx N          context size in tokens (default 4096)\n"
+            "  -t N             threads (default: physical cores)\n"
+            "  --raw            use the text as is, without a chat template (the only mode for now)\n"
+            "  --parse-special  let the text contain special tokens such as <|im_end|>\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *model_path = NULL, *prompt = NULL;
+    long n_gen = 256, n_ctx = 4096, n_threads = 0, seed = 42, top_k = 40;
+    double temp = 0.8, top_p = 0.95, min_p = 0.05;
+    bool parse_special = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--raw")) {
+            continue;
+        } else if (!strcmp(a, "--parse-special")) {
+            parse_special = true;
+            continue;
+        }
+        if (!(v = cli_value("run", argc, argv, &i)))
+            return 2;
+        bool ok = true;
+        if (!strcmp(a, "-m"))
+            model_path = v;
+        else if (!strcmp(a, "-p"))
+            prompt = v;
+        else if (!strcmp(a, "-n"))
+            ok = cli_int("run", a, v, 0, 1 << 24, &n_gen);
+        else if (!strcmp(a, "--ctx"))
+            ok = cli_int("run", a, v, 16, 1 << 24, &n_ctx);
+        else if (!strcmp(a, "-t"))
+            ok = cli_int("run", a, v, 1, 1024, &n_threads);
+        else if (!strcmp(a, "--seed"))
+            ok = cli_int("run", a, v, 0, 0x7fffffffL, &seed);
+        else if (!strcmp(a, "--top-k"))
+            ok = cli_int("run", a, v, 0, 1 << 24, &top_k);
+        else if (!strcmp(a, "--temp"))
+            ok = cli_float("run", a, v, 0.0, 100.0, &temp);
+        else if (!strcmp(a, "--top-p"))
+            ok = cli_float("run", a, v, 1e-6, 1.0, &top_p);
+        else if (!strcmp(a, "--min-p"))
+            ok = cli_float("run", a, v, 0.0, 0.999, &min_p);
+        else {
+            fprintf(stderr, "localseek run: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (!ok)
+            return 2;
+    }
+    if (!model_path || !prompt) {
+        fprintf(stderr, "localseek run: -m MODEL and -p TEXT are required\n");
+        usage(stderr);
+        return 2;
+    }
+
+    int rc = 1;
+    model *m = NULL;
+    tok_tokenizer *tok = NULL;
+    fwd_ctx *fc = NULL;
+    smp *sampler = NULL;
+    tok_stream *stream = NULL;
+    int32_t *ids = NULL;
+    float *logits = NULL;
+    double t_load = plat_now_s();
+    ls_status s = model_load(model_path, &m);
+    if (!s)
+        s = tok_load(m->file, &tok);
+    fwd_params fp = fwd_default_params();
+    fp.n_ctx = (int)n_ctx;
+    if (n_threads)
+        fp.n_threads = (int)n_threads;
+    if (!s)
+        s = fwd_create(m, &fp, &fc);
+    smp_params sp = { (float)temp, (int)top_k, (float)top_p, (float)min_p, (uint64_t)seed };
+    if (!s)
+        s = smp_create(&sp, m->hp.n_vocab, &sampler);
+    if (!s)
+        s = tok_stream_new(tok, TOK_CONTINUE, &stream);
+    if (s) {
+        fprintf(stderr, "localseek run: %s\n", ls_error_msg());
+        goto done;
+    }
+    t_load = plat_now_s() - t_load;
+
+    size_t n_prompt = 0, len = strlen(prompt);
+    unsigned flags = (tok_wants_bos(tok) ? TOK_ADD_BOS : 0) | (parse_special ? TOK_PARSE_SPECIAL : 0);
+    tok_encode(tok, prompt, len, flags, NULL, 0, &n_prompt);
+    ids = ls_malloc(sizeof(int32_t) * (n_prompt + 1));
+    logits = ls_malloc(sizeof(float) * (size_t)m->hp.n_vocab);
+    if (!ids || !logits) {
+        fprintf(stderr, "localseek run: out of memory\n");
+        goto done;
+    }
+    if ((s = tok_encode(tok, prompt, len, flags, ids, n_prompt + 1, &n_prompt))) {
+        fprintf(stderr, "localseek run: %s\n", ls_error_msg());
+        goto done;
+    }
+    if (n_prompt == 0) {
+        fprintf(stderr, "localseek run: the prompt has no tokens\n");
+        goto done;
+    }
+    if ((long)n_prompt >= n_ctx) {
+        fprintf(stderr, "localseek run: the prompt is %zu tokens but the context holds %ld; use --ctx %zu or more\n",
+                n_prompt, n_ctx, n_prompt + (size_t)n_gen);
+        goto done;
+    }
+
+    double t0 = plat_now_s();
+    if ((s = fwd_eval(fc, ids, (int)n_prompt, logits, false))) {
+        fprintf(stderr, "localseek run: %s\n", ls_error_msg());
+        goto done;
+    }
+    double t_prompt = plat_now_s() - t0;
+    fputs(prompt, stdout);
+    fflush(stdout);
+
+    long n_done = 0;
+    const char *why = "length limit (-n)";
+    t0 = plat_now_s();
+    while (n_done < n_gen) {
+        int32_t next = smp_sample(sampler, logits);
+        if (tok_is_eog(tok, next)) {
+            why = "end of text";
+            break;
+        }
+        size_t nb;
+        const char *piece = tok_stream_push(stream, next, &nb);
+        fwrite(piece, 1, nb, stdout);
+        fflush(stdout);
+        n_done++;
+        if (n_done == n_gen)
+            break;
+        if (fwd_n_past(fc) >= fwd_n_ctx(fc)) {
+            why = "context full (use a larger --ctx)";
+            break;
+        }
+        if ((s = fwd_eval(fc, &next, 1, logits, false))) {
+            fprintf(stderr, "\nlocalseek run: %s\n", ls_error_msg());
+            goto done;
+        }
+    }
+    size_t nb;
+    const char *rest = tok_stream_flush(stream, &nb);
+    fwrite(rest, 1, nb, stdout);
+    fputc('\n', stdout);
+    double t_gen = plat_now_s() - t0;
+    fprintf(stderr, "\n[%zu prompt tokens in %.2f s (%.1f tok/s), %ld generated in %.2f s (%.1f tok/s); stopped: %s; "
+                    "load %.2f s, peak memory %.0f MiB]\n",
+            n_prompt, t_prompt, (double)n_prompt / t_prompt, n_done, t_gen, n_done > 0 ? (double)n_done / t_gen : 0.0,
+            why, t_load, (double)plat_peak_rss_bytes() / (1024.0 * 1024.0));
+    rc = 0;
+done:
+    tok_stream_free(stream);
+    smp_free(sampler);
+    fwd_free(fc);
+    tok_free(tok);
+    model_free(m);
+    ls_free(ids);
+    ls_free(logits);
+    return rc;
+}
