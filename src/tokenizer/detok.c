@@ -5,8 +5,9 @@
  * <0xXX> in SentencePiece vocabularies. Decoding concatenates pieces, with
  * three rules: control and unknown tokens print only with TOK_DECODE_SPECIAL;
  * unused (padding) tokens never print; and for SentencePiece vocabularies
- * that add a leading "▁" when encoding, the first piece that prints loses its
- * leading space again (unless TOK_CONTINUE), so decode(encode(x)) == x.
+ * that add a leading "▁" when encoding (at the start, unless TOK_CONTINUE,
+ * and after every special token), the first text piece at those places loses
+ * its leading space again, so decode(encode(x)) == x.
  *
  * The stream. One token is not always one character: byte-level BPE and
  * byte fallback split rare characters (emoji, CJK) over several tokens of one
@@ -53,6 +54,14 @@ static bool strips_lead(const tok_tokenizer *t, unsigned flags)
     return t->model == TOK_MODEL_SPM && t->add_space_prefix && !(flags & TOK_CONTINUE);
 }
 
+static bool is_special_type(const tok_tokenizer *t, int32_t id)
+{
+    if (id < 0 || id >= t->n_vocab)
+        return false;
+    uint8_t ty = t->type[id];
+    return ty == TOK_TYPE_CONTROL || ty == TOK_TYPE_USER_DEFINED || ty == TOK_TYPE_UNKNOWN;
+}
+
 ls_status tok_decode(const tok_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char *out,
                      size_t cap, size_t *n_bytes)
 {
@@ -64,13 +73,17 @@ ls_status tok_decode(const tok_tokenizer *tok, const int32_t *ids, size_t n_ids,
     for (size_t i = 0; i < n_ids; i++) {
         size_t n;
         const char *p = print_piece(tok, ids[i], flags, &n);
+        if (is_special_type(tok, ids[i])) {
+            strip = strips_lead(tok, 0); /* the encoder put a "▁" after it */
+        } else if (n) {
+            if (strip && p[0] == ' ') {
+                p++;
+                n--;
+            }
+            strip = false;
+        }
         if (!n)
             continue;
-        if (strip && o == 0 && p[0] == ' ') {
-            p++;
-            n--;
-        }
-        strip = false;
         if (o < cap)
             memcpy(out + o, p, n <= cap - o ? n : cap - o);
         o += n;
@@ -164,13 +177,17 @@ const char *tok_stream_push(tok_stream *s, int32_t id, size_t *n_bytes)
     size_t n;
     const char *p = print_piece(s->tok, id, s->flags, &n);
     *n_bytes = 0;
+    if (is_special_type(s->tok, id)) {
+        s->strip = strips_lead(s->tok, 0);
+    } else if (n) {
+        if (s->strip && p[0] == ' ') {
+            p++;
+            n--;
+        }
+        s->strip = false;
+    }
     if (!n)
         return s->out;
-    if (s->strip && p[0] == ' ') {
-        p++;
-        n--;
-    }
-    s->strip = false;
     memcpy(s->in, s->hold, s->n_hold);
     memcpy(s->in + s->n_hold, p, n);
     size_t len = s->n_hold + n, i = 0, o = 0;
