@@ -1,12 +1,524 @@
-/* cmd_bench.c — placeholder until the command is written (being built now). */
+/* cmd_bench.c — `localseek bench`: how fast is this machine, and how close
+ * to its limits do our kernels get?
+ *
+ *   localseek bench --kernels [-t N] [--json] [--type Q4_K,Q6_K] [--rows R]
+ *                   [--cols C] [--vecs V]
+ *
+ * How it works, for the selected kernel path (LOCALSEEK_CPU picks another):
+ *   1. memory read bandwidth with N threads (tensor/membw.h): the ceiling
+ *      for decode;
+ *   2. the int8 multiply-add ceiling of this path (kern_ops.int8_spin on
+ *      every thread): the ceiling for prefill;
+ *   3. per weight type, a matrix of R x C (default 8960 x 1536, the
+ *      feed-forward "up" matrix of DeepSeek-R1-Distill-Qwen-1.5B), in as many
+ *      copies as it takes to exceed 4 x the last-level cache, so that every
+ *      decode call really streams its weights from memory:
+ *        - results are first checked against the scalar reference on a
+ *          sample of rows (a mismatch aborts the benchmark);
+ *        - decode: matrix x 1 vector through kern_matmul_pool, cycling over
+ *          the copies; GB/s of weights streamed and % of the bandwidth;
+ *        - prefill: matrix x V vectors (default 512); GOPS (2 per
+ *          multiply-add) and % of the int8 ceiling.
+ * Output: one `key=value` line per result, or with --json one JSON array.
+ * Exit status: 0 ok, 1 failure (no memory, mismatch), 2 bad usage.
+ *
+ * Model benchmarks (`-m MODEL`: tokens/s of prefill and decode) arrive with
+ * the engine; bench_model() is their place.
+ */
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "apps/commands.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/platform.h"
+#include "base/status.h"
+#include "base/threadpool.h"
+#include "tensor/dtype.h"
+#include "tensor/kernels.h"
+#include "tensor/membw.h"
+#include "tensor/quant.h"
+
+typedef struct {
+    bool kernels;
+    const char *model;
+    int n_threads;
+    bool json;
+    int64_t rows, cols, vecs;
+    dtype types[DT_COUNT];
+    int n_types;
+} bench_opts;
+
+static const dtype all_types[] = { DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_0, DT_Q4_1,
+                                   DT_Q5_0, DT_Q5_1, DT_Q4_K, DT_Q5_K, DT_Q6_K };
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: localseek bench --kernels [-t N] [--json] [--type T,T...] [--rows R] [--cols C] [--vecs V]\n"
+            "       localseek bench -m MODEL        (model benchmarks: arrive with the engine)\n"
+            "\n"
+            "  --kernels   memory bandwidth, int8 ceiling, and every weight type's decode (matrix x 1\n"
+            "              vector, GB/s) and prefill (matrix x V vectors, GOPS) on the selected path\n"
+            "  -t N        threads (default: physical cores)\n"
+            "  --json      one JSON array instead of key=value lines\n"
+            "  --type      only these types (default: F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q4_K,Q5_K,Q6_K)\n"
+            "  --rows/--cols  matrix shape (default 8960 x 1536); --vecs  prefill vectors (default 512)\n"
+            "Set LOCALSEEK_CPU=scalar|avx2|avx512 to measure another kernel path.\n");
+}
+
+/* ======================================================================== */
+/* Output: key=value lines or a JSON array                                   */
+/* ======================================================================== */
+
+enum { MAX_FIELDS = 20 };
+
+typedef struct {
+    int n;
+    char key[MAX_FIELDS][24];
+    char val[MAX_FIELDS][64];
+    bool is_num[MAX_FIELDS];
+} result;
+
+typedef struct {
+    bool json;
+    int n_emitted;
+} emitter;
+
+static void add_field(result *r, bool is_num, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add_field(result *r, bool is_num, const char *key, const char *fmt, ...)
+{
+    if (r->n >= MAX_FIELDS)
+        return;
+    snprintf(r->key[r->n], sizeof r->key[0], "%s", key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->val[r->n], sizeof r->val[0], fmt, ap);
+    va_end(ap);
+    r->is_num[r->n] = is_num;
+    r->n++;
+}
+
+static void emit(emitter *e, const result *r)
+{
+    if (e->json) {
+        printf("%s  {", e->n_emitted ? ",\n" : "[\n");
+        for (int i = 0; i < r->n; i++)
+            printf(r->is_num[i] ? "%s\"%s\": %s" : "%s\"%s\": \"%s\"", i ? ", " : "", r->key[i], r->val[i]);
+        printf("}");
+    } else {
+        for (int i = 0; i < r->n; i++)
+            printf(i ? " %s=%s" : "%s=%s", r->key[i], r->val[i]);
+        printf("\n");
+    }
+    fflush(stdout);
+    e->n_emitted++;
+}
+
+static void emit_end(emitter *e)
+{
+    if (e->json)
+        printf(e->n_emitted ? "\n]\n" : "[]\n");
+}
+
+/* ======================================================================== */
+/* Ceilings                                                                  */
+/* ======================================================================== */
+
+typedef struct {
+    const kern_ops *ops;
+    int64_t iters;
+    uint64_t macs[256];
+} spin_job;
+
+static void spin_run(void *ctx, int ith, int nth)
+{
+    (void)nth;
+    spin_job *j = ctx;
+    j->macs[ith & 255] = j->ops->int8_spin(j->iters);
+}
+
+/* Multiply-adds per second of the path's int8 sequence on all threads (0 if
+ * the path has none). Best of three runs of ~0.1 s. */
+static double int8_peak_macs(pool *p, const kern_ops *ops)
+{
+    spin_job j = { .ops = ops, .iters = 1 << 16 };
+    double best = 0;
+    for (int rep = 0; rep < 4; rep++) {
+        memset(j.macs, 0, sizeof j.macs);
+        double t0 = plat_now_s();
+        pool_run(p, spin_run, &j);
+        double dt = plat_now_s() - t0;
+        uint64_t total = 0;
+        for (int i = 0; i < pool_size(p) && i < 256; i++)
+            total += j.macs[i];
+        if (total == 0)
+            return 0;
+        if (dt < 0.05) { /* too short to time: scale up and retry */
+            j.iters *= 4;
+            rep--;
+            continue;
+        }
+        if (total / dt > best)
+            best = (double)total / dt;
+    }
+    return best;
+}
+
+/* ======================================================================== */
+/* One weight type                                                           */
+/* ======================================================================== */
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+
+static float frand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((double)(rng >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0);
+}
+
+/* Compares rows [0, n_check) x vectors [0, n_vecs) of y (selected path) with
+ * the scalar kernel on the same activation rows; tolerance 1e-4 of
+ * sum |w * a| (the tests hold the kernels to ~1e-5; this only catches a
+ * broken build or path before it is timed). */
+static bool check_against_scalar(dtype t, const uint8_t *w, size_t row_bytes, int64_t n_check, int64_t n,
+                                 const void *act, size_t act_row_bytes, int64_t n_vecs, const float *y,
+                                 int64_t y_stride, char *why, size_t why_size)
+{
+    const kern_ops *ref = kern_get_isa(KERN_SCALAR);
+    dtype at = dtype_get((uint32_t)t)->dot_type;
+    float *y_ref = ls_malloc((size_t)(n_check * n_vecs) * sizeof(float));
+    float *wf = ls_malloc((size_t)n * sizeof(float));
+    float *af = ls_malloc((size_t)(n * n_vecs) * sizeof(float));
+    bool ok = y_ref && wf && af;
+    if (!ok) {
+        snprintf(why, why_size, "no memory for the check");
+        goto done;
+    }
+    ref->matmul[t](n, w, row_bytes, n_check, act, act_row_bytes, n_vecs, y_ref, n_check);
+    for (int64_t v = 0; v < n_vecs; v++) {
+        const uint8_t *av = (const uint8_t *)act + (size_t)v * act_row_bytes;
+        if (at == DT_F32)
+            memcpy(af + v * n, av, (size_t)n * sizeof(float));
+        else
+            quant_dequantize_row(at, av, af + v * n, n);
+    }
+    for (int64_t r = 0; r < n_check && ok; r++) {
+        quant_dequantize_row(t, w + (size_t)r * row_bytes, wf, n);
+        for (int64_t v = 0; v < n_vecs && ok; v++) {
+            double s = 0;
+            for (int64_t i = 0; i < n; i++)
+                s += fabs((double)wf[i] * af[v * n + i]);
+            double got = y[v * y_stride + r], want = y_ref[v * n_check + r];
+            if (!(fabs(got - want) <= 1e-4 * s + 1e-6)) {
+                snprintf(why, why_size, "row %lld vector %lld: %.7g, scalar reference %.7g", (long long)r,
+                         (long long)v, got, want);
+                ok = false;
+            }
+        }
+    }
+done:
+    ls_free(y_ref);
+    ls_free(wf);
+    ls_free(af);
+    return ok;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Returns 0, or 1 after printing why. */
+static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t, double peak_gops,
+                      emitter *em)
+{
+    const int64_t rows = o->rows, cols = o->cols, vecs = o->vecs;
+    const char *tn = dtype_name(t);
+    if (!dtype_row_fits(t, cols)) {
+        fprintf(stderr, "localseek bench: --cols %lld is not a multiple of %s's block of %d; skipping %s\n",
+                (long long)cols, tn, dtype_get((uint32_t)t)->block_elems, tn);
+        return 0;
+    }
+    size_t row_bytes = dtype_row_bytes(t, cols);
+    size_t mat_bytes = row_bytes * (size_t)rows;
+    size_t llc = membw_llc_bytes();
+    if (llc == 0)
+        llc = (size_t)32 << 20;
+    int n_copies = (int)((4 * llc + mat_bytes - 1) / mat_bytes);
+    if (n_copies < 1)
+        n_copies = 1;
+    size_t act_row = kern_act_row_bytes(t, cols);
+    bool float_act = dtype_get((uint32_t)t)->dot_type == DT_F32;
+
+    size_t n_act = vecs > 1 ? (size_t)vecs : 1; /* decode needs one row even with --vecs 0 */
+    uint8_t *w = ls_malloc_aligned(mat_bytes * (size_t)n_copies, 64);
+    float *x = ls_malloc((size_t)cols * n_act * sizeof(float));
+    float *y = ls_malloc((size_t)rows * n_act * sizeof(float));
+    void *scratch = ls_malloc(act_row * n_act);
+    int rc = 0;
+    if (!w || !x || !y || !scratch) {
+        fprintf(stderr, "localseek bench: no memory for the %s benchmark (%zu MiB of weights)\n", tn,
+                (mat_bytes * (size_t)n_copies) >> 20);
+        rc = 1;
+        goto done;
+    }
+    uint64_t seed = 0x9E3779B97F4A7C15ull ^ (uint64_t)t;
+    for (int64_t r = 0; r < rows; r++)
+        kern_fill_random_row(t, w + (size_t)r * row_bytes, cols, &seed);
+    for (int c = 1; c < n_copies; c++)
+        memcpy(w + mat_bytes * (size_t)c, w, mat_bytes);
+    for (size_t i = 0; i < (size_t)cols * n_act; i++)
+        x[i] = frand();
+
+    /* ---- decode: check, then time ---- */
+    char why[160];
+    const void *act1 = float_act ? (const void *)x : scratch;
+    size_t act1_row = float_act ? (size_t)cols * sizeof(float) : act_row;
+    kern_matmul_pool(p, t, w, row_bytes, rows, cols, x, cols, 1, y, rows, scratch, act_row);
+    if (!check_against_scalar(t, w, row_bytes, 64 < rows ? 64 : rows, cols, act1, act1_row, 1, y, rows, why,
+                              sizeof why)) {
+        fprintf(stderr, "localseek bench: %s %s decode result differs from the scalar reference: %s\n", ops->name,
+                tn, why);
+        rc = 1;
+        goto done;
+    }
+    enum { MAX_SWEEPS = 64 };
+    double sweep_s[MAX_SWEEPS];
+    int n_sweeps = 0;
+    double t_start = plat_now_s();
+    while (n_sweeps < MAX_SWEEPS && (n_sweeps < 5 || plat_now_s() - t_start < 1.0)) {
+        double t0 = plat_now_s();
+        for (int c = 0; c < n_copies; c++)
+            kern_matmul_pool(p, t, w + mat_bytes * (size_t)c, row_bytes, rows, cols, x, cols, 1, y, rows, scratch,
+                             act_row);
+        sweep_s[n_sweeps++] = (plat_now_s() - t0) / n_copies;
+    }
+    qsort(sweep_s, (size_t)n_sweeps, sizeof sweep_s[0], cmp_double);
+    double t_best = sweep_s[0], t_med = sweep_s[n_sweeps / 2];
+    double gbps = (double)mat_bytes / t_med * 1e-9, gbps_best = (double)mat_bytes / t_best * 1e-9;
+    /* Memory bandwidth of shared machines drifts from second to second, so
+     * the reference is measured right here, beside the kernel, and the
+     * best-of figures are compared (each is the least disturbed run). */
+    membw_result bw_here;
+    double bw_gbps = membw_measure(p, membw_default_bytes(), 5, &bw_here) == LS_OK ? bw_here.best_gbps : 0.0;
+    result r = { 0 };
+    add_field(&r, false, "bench", "decode");
+    add_field(&r, false, "type", "%s", tn);
+    add_field(&r, false, "isa", "%s", ops->name);
+    add_field(&r, true, "threads", "%d", pool_size(p));
+    add_field(&r, true, "rows", "%lld", (long long)rows);
+    add_field(&r, true, "cols", "%lld", (long long)cols);
+    add_field(&r, true, "weight_mib", "%.2f", (double)mat_bytes / 1048576.0);
+    add_field(&r, true, "copies", "%d", n_copies);
+    add_field(&r, true, "us_median", "%.1f", t_med * 1e6);
+    add_field(&r, true, "us_best", "%.1f", t_best * 1e6);
+    add_field(&r, true, "gbps", "%.2f", gbps);
+    add_field(&r, true, "gbps_best", "%.2f", gbps_best);
+    add_field(&r, true, "membw_gbps", "%.2f", bw_gbps);
+    add_field(&r, true, "pct_bw", "%.1f", bw_gbps > 0 ? 100.0 * gbps_best / bw_gbps : 0.0);
+    emit(em, &r);
+
+    /* ---- prefill: check, then time ---- */
+    if (vecs > 0) {
+        kern_matmul_pool(p, t, w, row_bytes, rows, cols, x, cols, vecs, y, rows, scratch, act_row * (size_t)vecs);
+        const void *actv = float_act ? (const void *)x : scratch;
+        if (!check_against_scalar(t, w, row_bytes, 8 < rows ? 8 : rows, cols, actv, act1_row, vecs, y, rows, why,
+                                  sizeof why)) {
+            fprintf(stderr, "localseek bench: %s %s prefill result differs from the scalar reference: %s\n",
+                    ops->name, tn, why);
+            rc = 1;
+            goto done;
+        }
+        double best = INFINITY;
+        t_start = plat_now_s();
+        for (int rep = 0; rep < 5 && (rep < 1 || plat_now_s() - t_start < 2.0); rep++) {
+            double t0 = plat_now_s();
+            kern_matmul_pool(p, t, w, row_bytes, rows, cols, x, cols, vecs, y, rows, scratch,
+                             act_row * (size_t)vecs);
+            double dt = plat_now_s() - t0;
+            best = dt < best ? dt : best;
+        }
+        double gops = 2.0 * (double)rows * (double)cols * (double)vecs / best * 1e-9;
+        result q = { 0 };
+        add_field(&q, false, "bench", "prefill");
+        add_field(&q, false, "type", "%s", tn);
+        add_field(&q, false, "isa", "%s", ops->name);
+        add_field(&q, true, "threads", "%d", pool_size(p));
+        add_field(&q, true, "rows", "%lld", (long long)rows);
+        add_field(&q, true, "cols", "%lld", (long long)cols);
+        add_field(&q, true, "vecs", "%lld", (long long)vecs);
+        add_field(&q, true, "ms", "%.2f", best * 1e3);
+        add_field(&q, true, "gops", "%.1f", gops);
+        add_field(&q, true, "vecs_per_s", "%.1f", (double)vecs / best);
+        if (!float_act && peak_gops > 0)
+            add_field(&q, true, "pct_int8_peak", "%.1f", 100.0 * gops / peak_gops);
+        emit(em, &q);
+    }
+done:
+    ls_free(w);
+    ls_free(x);
+    ls_free(y);
+    ls_free(scratch);
+    return rc;
+}
+
+/* ======================================================================== */
+/* The command                                                               */
+/* ======================================================================== */
+
+static int bench_kernels(const bench_opts *o)
+{
+    pool *p = NULL;
+    if (pool_create(o->n_threads, &p) != LS_OK) {
+        fprintf(stderr, "localseek bench: %s\n", ls_error_msg());
+        return 1;
+    }
+    const kern_ops *ops = kern_get();
+    emitter em = { .json = o->json };
+    result r = { 0 };
+    add_field(&r, false, "bench", "machine");
+    add_field(&r, false, "isa", "%s", ops->name);
+    add_field(&r, false, "features", "%s", ops->features);
+    add_field(&r, true, "threads", "%d", o->n_threads);
+    add_field(&r, true, "cores", "%d", plat_physical_cores());
+    add_field(&r, true, "llc_mib", "%.1f", (double)membw_llc_bytes() / 1048576.0);
+    emit(&em, &r);
+
+    membw_result bw;
+    if (membw_measure(p, membw_default_bytes(), 7, &bw) != LS_OK) {
+        fprintf(stderr, "localseek bench: %s\n", ls_error_msg());
+        pool_free(p);
+        return 1;
+    }
+    r = (result){ 0 };
+    add_field(&r, false, "bench", "membw");
+    add_field(&r, true, "threads", "%d", bw.n_threads);
+    add_field(&r, true, "buffer_mib", "%zu", bw.buffer_bytes >> 20);
+    add_field(&r, true, "passes", "%d", bw.n_passes);
+    add_field(&r, true, "gbps_best", "%.2f", bw.best_gbps);
+    add_field(&r, true, "gbps_median", "%.2f", bw.median_gbps);
+    emit(&em, &r);
+
+    double peak_gops = 2.0 * int8_peak_macs(p, ops) * 1e-9;
+    if (peak_gops > 0) {
+        r = (result){ 0 };
+        add_field(&r, false, "bench", "int8_peak");
+        add_field(&r, false, "isa", "%s", ops->name);
+        add_field(&r, true, "threads", "%d", pool_size(p));
+        add_field(&r, true, "gops", "%.1f", peak_gops);
+        emit(&em, &r);
+    }
+
+    int rc = 0;
+    for (int i = 0; i < o->n_types && rc == 0; i++)
+        rc = bench_type(o, p, ops, o->types[i], peak_gops, &em);
+    emit_end(&em);
+    pool_free(p);
+    return rc;
+}
+
+/* LIMITATION: model benchmarks (prefill and decode tokens/s of a GGUF model)
+ * need the engine; this is where they go. */
+static int bench_model(const bench_opts *o)
+{
+    fprintf(stderr, "localseek bench: model benchmarks (-m %s) arrive with the engine; "
+                    "for now use --kernels\n", o->model);
+    return 1;
+}
+
+static bool parse_count(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_types(const char *list, bench_opts *o)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    o->n_types = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        int t = dtype_from_name(tok);
+        if (t < 0 || !kern_supports((dtype)t) || o->n_types >= DT_COUNT) {
+            fprintf(stderr, "localseek bench: '%s' is not a weight type the kernels support\n", tok);
+            return false;
+        }
+        o->types[o->n_types++] = (dtype)t;
+    }
+    return o->n_types > 0;
+}
 
 int cmd_bench(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "localseek bench: not implemented yet\n");
-    return 1;
+    bench_opts o = { .n_threads = plat_physical_cores(), .rows = 8960, .cols = 1536, .vecs = 512 };
+    for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++)
+        o.types[o.n_types++] = all_types[i];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int64_t v;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--kernels") == 0) {
+            o.kernels = true;
+        } else if (strcmp(a, "--json") == 0) {
+            o.json = true;
+        } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) {
+            if (!val) {
+                fprintf(stderr, "localseek bench: %s needs a file name\n", a);
+                return 2;
+            }
+            o.model = argv[++i];
+        } else if ((strcmp(a, "-t") == 0 || strcmp(a, "--threads") == 0) && val) {
+            if (!parse_count(val, 1, 1024, &v)) {
+                fprintf(stderr, "localseek bench: thread count '%s' is not a number from 1 to 1024\n", val);
+                return 2;
+            }
+            o.n_threads = (int)v;
+            i++;
+        } else if (strcmp(a, "--type") == 0 && val) {
+            if (!parse_types(val, &o))
+                return 2;
+            i++;
+        } else if ((strcmp(a, "--rows") == 0 || strcmp(a, "--cols") == 0 || strcmp(a, "--vecs") == 0) && val) {
+            int64_t lo = strcmp(a, "--vecs") == 0 ? 0 : 1;
+            if (!parse_count(val, lo, 1 << 20, &v)) {
+                fprintf(stderr, "localseek bench: %s '%s' is not a number from %lld to 1048576\n", a, val,
+                        (long long)lo);
+                return 2;
+            }
+            if (strcmp(a, "--rows") == 0)
+                o.rows = v;
+            else if (strcmp(a, "--cols") == 0)
+                o.cols = v;
+            else
+                o.vecs = v;
+            i++;
+        } else {
+            fprintf(stderr, "localseek bench: unknown option or missing value '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (o.kernels)
+        return bench_kernels(&o);
+    if (o.model)
+        return bench_model(&o);
+    fprintf(stderr, "localseek bench: say what to measure (--kernels)\n\n");
+    usage(stderr);
+    return 2;
 }

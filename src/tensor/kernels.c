@@ -19,13 +19,14 @@
  * once per group of vectors, and the activations of one group stay in L1/L2.
  *
  * kern_matmul_pool does two phases inside one pool_run: every thread
- * quantizes a share of the activation blocks, a barrier, then every thread
- * computes its share of the rows for all vectors.
+ * quantizes a share of the activation blocks, a barrier, then the threads
+ * take chunks of rows (all vectors each) from an atomic counter.
  */
 #include "tensor/kernels.h"
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,8 @@ typedef struct {
     dtype act_type;
     int act_block;         /* elements per activation block */
     size_t act_block_bytes;
+    int64_t chunk_rows;    /* rows handed out per counter step */
+    atomic_int_fast64_t next_chunk;
 } matmul_job;
 
 static void matmul_job_run(void *ctx, int ith, int nth)
@@ -284,12 +287,32 @@ static void matmul_job_run(void *ctx, int ith, int nth)
         a = j->act;
         a_row_bytes = j->act_row_bytes;
     }
-    /* Phase 2: rows split evenly; every thread does all vectors. */
-    long r0, r1;
-    pool_share((long)j->n_rows, ith, nth, &r0, &r1);
-    if (r1 > r0)
-        j->ops->matmul[j->t](j->n, j->w + (size_t)r0 * j->w_row_bytes, j->w_row_bytes, r1 - r0, a, a_row_bytes,
+    /* Phase 2: threads take chunks of rows (all vectors each) from a shared
+     * counter until none are left, so a thread that is slowed down (another
+     * program, a slower core) takes fewer chunks instead of holding up all. */
+    for (;;) {
+        int64_t c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed);
+        int64_t r0 = c * j->chunk_rows;
+        if (r0 >= j->n_rows)
+            break;
+        int64_t nr = j->n_rows - r0 < j->chunk_rows ? j->n_rows - r0 : j->chunk_rows;
+        j->ops->matmul[j->t](j->n, j->w + (size_t)r0 * j->w_row_bytes, j->w_row_bytes, nr, a, a_row_bytes,
                              j->n_vecs, j->y + r0, j->y_stride);
+    }
+}
+
+/* Rows per chunk: about 8 chunks per thread (so uneven progress evens out)
+ * but at least 16 rows (so the counter costs nothing), and at least 64 KiB
+ * of weights for decode, where each chunk streams from memory. */
+static int64_t chunk_rows_for(int64_t n_rows, size_t w_row_bytes, int nth)
+{
+    if (nth <= 1)
+        return n_rows > 0 ? n_rows : 1;
+    int64_t c = n_rows / ((int64_t)nth * 8);
+    int64_t min_rows = w_row_bytes > 0 ? (int64_t)((64 * 1024) / w_row_bytes) : 16;
+    if (min_rows < 16)
+        min_rows = 16;
+    return c > min_rows ? c : min_rows;
 }
 
 void kern_matmul_pool(pool *p, dtype t, const void *w, size_t w_row_bytes, int64_t n_rows, int64_t n,
@@ -314,6 +337,8 @@ void kern_matmul_pool(pool *p, dtype t, const void *w, size_t w_row_bytes, int64
         assert(n % j.act_block == 0);
     }
     (void)scratch_bytes;
+    j.chunk_rows = chunk_rows_for(n_rows, w_row_bytes, p ? pool_size(p) : 1);
+    atomic_init(&j.next_chunk, 0);
     if (p)
         pool_run(p, matmul_job_run, &j);
     else

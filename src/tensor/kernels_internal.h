@@ -78,12 +78,15 @@ int kern_round_q8(float v);
  * sc[j], byte j of *m is m[j]. Little-endian. */
 static inline void kern_k_scales64(const uint8_t *scales, uint64_t *sc, uint64_t *m)
 {
-    uint32_t u[3];
-    memcpy(u, scales, sizeof u);
-    uint32_t sc_lo = u[0] & 0x3f3f3f3fu;
-    uint32_t m_lo = u[1] & 0x3f3f3f3fu;
-    uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    uint64_t lo; /* bytes 0-7 */
+    uint32_t u2; /* bytes 8-11 (two loads keep everything in registers) */
+    memcpy(&lo, scales, 8);
+    memcpy(&u2, scales + 8, 4);
+    uint32_t u0 = (uint32_t)lo, u1 = (uint32_t)(lo >> 32);
+    uint32_t sc_lo = u0 & 0x3f3f3f3fu;
+    uint32_t m_lo = u1 & 0x3f3f3f3fu;
+    uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | (((u0 >> 6) & 0x03030303u) << 4);
+    uint32_t m_hi = ((u2 >> 4) & 0x0f0f0f0fu) | (((u1 >> 6) & 0x03030303u) << 4);
     *sc = (uint64_t)sc_hi << 32 | sc_lo;
     *m = (uint64_t)m_hi << 32 | m_lo;
 }

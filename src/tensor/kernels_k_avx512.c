@@ -114,11 +114,15 @@ KERN_INLINE void load_wsuper(dtype t, const uint8_t *wb, wsuper *s)
     s->dmin = _cvtsh_ss(b4->dmin);
 }
 
-/* One super-block of weights times one Q8_K activation block. */
-KERN_INLINE void super_dot(dtype t, const wsuper *s, const block_q8_k *ab, __m512 *acc)
+/* One super-block of weights times one Q8_K activation block: acc gets the
+ * scaled quant products, accm (8 lanes) the Q4_K/Q5_K mins term. The mins
+ * use 256-bit vectors: on cores that split 512-bit work in two halves
+ * (AMD Zen 4) that is half the cost, and 8 lanes are all there is. */
+KERN_INLINE void super_dot(dtype t, const wsuper *s, const block_q8_k *ab, __m512 *acc, __m256 *accm)
 {
-    __m512i bsums = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)ab->bsums));
-    __m512i isum = t == DT_Q6_K ? _mm512_dpwssd_epi32(_mm512_setzero_si512(), bsums, s->corr) : _mm512_setzero_si512();
+    __m256i bsums = _mm256_loadu_si256((const __m256i *)ab->bsums);
+    __m512i isum = t == DT_Q6_K ? _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(bsums), s->corr)
+                                : _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
         __m512i p = _mm512_maddubs_epi16(s->q[c], _mm512_loadu_si512(ab->qs + 64 * c));
@@ -127,8 +131,8 @@ KERN_INLINE void super_dot(dtype t, const wsuper *s, const block_q8_k *ab, __m51
     *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(s->d * ab->d), *acc);
     if (t != DT_Q6_K) {
         /* - dmin * sum_j m[j] * (bsums[2j] + bsums[2j+1]) */
-        __m512i mins = _mm512_madd_epi16(bsums, s->corr);
-        *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(-(s->dmin * ab->d)), *acc);
+        __m256i mins = _mm256_madd_epi16(bsums, _mm512_castsi512_si256(s->corr));
+        *accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(-(s->dmin * ab->d)), *accm);
     }
 }
 
@@ -141,20 +145,40 @@ KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_ro
     for (int64_t r = 0; r < n_rows; r++) {
         const uint8_t *wr = w + (size_t)r * w_row_bytes;
         __m512 acc[2][8];
+        __m256 accm[8];
 #pragma GCC unroll 8
-        for (int v = 0; v < V; v++)
+        for (int v = 0; v < V; v++) {
             acc[0][v] = acc[1][v] = _mm512_setzero_ps();
-        for (int64_t b = 0; b < nb; b++) {
+            accm[v] = _mm256_setzero_ps();
+        }
+        /* two super-blocks per step so the accumulator index is a constant
+         * (a runtime index would keep the accumulators in memory) */
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+#pragma GCC unroll 2
+            for (int k = 0; k < 2; k++) {
+                wsuper s;
+                load_wsuper(t, wr + (size_t)(b + k) * wbb, &s);
+#pragma GCC unroll 8
+                for (int v = 0; v < V; v++)
+                    super_dot(t, &s, (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b + k, &acc[k % NA][v],
+                              &accm[v]);
+            }
+        }
+        if (b < nb) {
             wsuper s;
             load_wsuper(t, wr + (size_t)b * wbb, &s);
-            const int k = NA == 2 ? (int)(b & 1) : 0;
 #pragma GCC unroll 8
             for (int v = 0; v < V; v++)
-                super_dot(t, &s, (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b, &acc[k][v]);
+                super_dot(t, &s, (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b, &acc[0][v], &accm[v]);
         }
 #pragma GCC unroll 8
-        for (int v = 0; v < V; v++)
-            y[v * y_stride + r] = _mm512_reduce_add_ps(NA == 2 ? _mm512_add_ps(acc[0][v], acc[1][v]) : acc[0][v]);
+        for (int v = 0; v < V; v++) {
+            __m512 sum = NA == 2 ? _mm512_add_ps(acc[0][v], acc[1][v]) : acc[0][v];
+            if (t != DT_Q6_K)
+                sum = _mm512_add_ps(sum, _mm512_zextps256_ps512(accm[v]));
+            y[v * y_stride + r] = _mm512_reduce_add_ps(sum);
+        }
     }
 }
 

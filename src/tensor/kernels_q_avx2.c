@@ -150,12 +150,23 @@ KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_r
             acc[0][v] = acc[1][v] = _mm256_setzero_ps();
             accm[v] = _mm_setzero_ps();
         }
-        for (int64_t b = 0; b < nb; b++) {
+        /* two blocks per step so the accumulator index is a constant */
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+#pragma GCC unroll 2
+            for (int k = 0; k < 2; k++) {
+                wblock wb = load_wblock(t, wr + (size_t)(b + k) * wbb);
+#pragma GCC unroll 4
+                for (int v = 0; v < V; v++)
+                    block_dot(t, &wb, a + (size_t)v * a_row_bytes + (size_t)(b + k) * abb, &acc[k % NA][v],
+                              &accm[v]);
+            }
+        }
+        if (b < nb) {
             wblock wb = load_wblock(t, wr + (size_t)b * wbb);
-            const int k = NA == 2 ? (int)(b & 1) : 0;
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++)
-                block_dot(t, &wb, a + (size_t)v * a_row_bytes + (size_t)b * abb, &acc[k][v], &accm[v]);
+                block_dot(t, &wb, a + (size_t)v * a_row_bytes + (size_t)b * abb, &acc[0][v], &accm[v]);
         }
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++) {

@@ -28,11 +28,24 @@
 #include "tensor/kernels_internal.h"
 
 typedef struct {
-    __m512i u;     /* unsigned operand: |w| (signed formats) or q */
-    __mmask64 neg; /* bytes whose weight is negative (0 for Q4_1/Q5_1) */
-    __m512 dw;     /* weight scales: [d0 x8 | d1 x8] */
+    __m512i u;     /* unsigned operand: |w| (signed formats) or q (offset form, see below) */
+    __mmask64 neg; /* bytes whose weight is negative (sign form only) */
+    __m512 dw;     /* weight scales: [d0 x8 | d1 x8] (not used by the offset form) */
+    uint32_t dw16; /* the two F16 weight scales, d0 | d1 << 16 */
     __m128 m;      /* Q4_1/Q5_1: [0, m0, 0, m1] */
 } wunit;
+
+/* Q4_0 and Q5_0 have two ways to multiply their signed weights q - off:
+ *   sign form:   |w| x (a with its sign flipped where w < 0): 3 weight-side
+ *                operations (shared by all V vectors) + 2 per vector;
+ *   offset form: q x a - off x a, two vpdpbusd and a subtract per vector and
+ *                nothing on the weight side.
+ * With one vector (decode) the offset form is cheaper, with several the sign
+ * form. The integer results are identical. */
+static inline bool offset_form(dtype t, int V)
+{
+    return V == 1 && (t == DT_Q4_0 || t == DT_Q5_0);
+}
 
 static inline bool has_min(dtype t)
 {
@@ -80,8 +93,9 @@ static inline uint32_t load_u32(const uint8_t *p)
     return v;
 }
 
-/* Unpacks a unit of nb (1 or 2) weight blocks starting at wb. */
-KERN_INLINE wunit load_wunit(dtype t, const uint8_t *wb, int nb)
+/* Unpacks a unit of nb (1 or 2) weight blocks starting at wb (for a tile of
+ * V vectors, which decides the form, see offset_form). */
+KERN_INLINE wunit load_wunit(dtype t, int V, const uint8_t *wb, int nb)
 {
     const size_t bb = wblock_bytes(t);
     const uint8_t *wb1 = wb + bb;
@@ -97,13 +111,24 @@ KERN_INLINE wunit load_wunit(dtype t, const uint8_t *wb, int nb)
         u.dw = spread2(b0->d, nb == 2 ? b1->d : 0);
     } else if (t == DT_Q4_0) {
         const block_q4_0 *b0 = (const block_q4_0 *)wb, *b1 = (const block_q4_0 *)wb1;
-        w = _mm512_sub_epi8(nibbles(b0->qs, b1->qs, nb), _mm512_set1_epi8(8));
+        w = nibbles(b0->qs, b1->qs, nb);
+        u.dw16 = (uint32_t)b0->d | (uint32_t)(nb == 2 ? b1->d : 0) << 16;
+        if (offset_form(t, V)) {
+            u.u = w;
+            return u;
+        }
+        w = _mm512_sub_epi8(w, _mm512_set1_epi8(8));
         u.dw = spread2(b0->d, nb == 2 ? b1->d : 0);
     } else if (t == DT_Q5_0) {
         const block_q5_0 *b0 = (const block_q5_0 *)wb, *b1 = (const block_q5_0 *)wb1;
         uint64_t hb = load_u32(b0->qh) | (nb == 2 ? (uint64_t)load_u32(b1->qh) << 32 : 0);
         w = nibbles(b0->qs, b1->qs, nb);
         w = _mm512_mask_add_epi8(w, _cvtu64_mask64(hb), w, _mm512_set1_epi8(16));
+        u.dw16 = (uint32_t)b0->d | (uint32_t)(nb == 2 ? b1->d : 0) << 16;
+        if (offset_form(t, V)) {
+            u.u = w;
+            return u;
+        }
         w = _mm512_sub_epi8(w, _mm512_set1_epi8(16));
         u.dw = spread2(b0->d, nb == 2 ? b1->d : 0);
     } else if (t == DT_Q4_1) {
@@ -129,7 +154,7 @@ KERN_INLINE wunit load_wunit(dtype t, const uint8_t *wb, int nb)
 /* One unit of weights times one activation row: acc += scaled block sums;
  * accm += the "+ m * s" terms (Q4_1/Q5_1). ab points at the unit's first
  * activation block (block_q8_0 or block_q8_1, same qs offset rule). */
-KERN_INLINE void unit_dot(dtype t, const wunit *u, const uint8_t *ab, int nb, __m512 *acc, __m128 *accm)
+KERN_INLINE void unit_dot(dtype t, int V, const wunit *u, const uint8_t *ab, int nb, __m512 *acc, __m128 *accm)
 {
     const bool q81 = has_min(t);
     const size_t abb = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
@@ -138,6 +163,22 @@ KERN_INLINE void unit_dot(dtype t, const wunit *u, const uint8_t *ab, int nb, __
     __m512i av = nb == 2 ? _mm512_inserti64x4(_mm512_castsi256_si512(lo),
                                               _mm256_loadu_si256((const __m256i *)(ab + abb + qoff)), 1)
                          : _mm512_zextsi256_si512(lo);
+    if (offset_form(t, V)) {
+        const __m512i off = _mm512_set1_epi8(t == DT_Q4_0 ? 8 : 16);
+        __m512i s = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), u->u, av),
+                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, av));
+        /* both scale pairs in one conversion: [dw0 dw1 da0 da1] -> [dd0 dd1 ..] */
+        uint16_t h0, h1 = 0;
+        memcpy(&h0, ab, 2);
+        if (nb == 2)
+            memcpy(&h1, ab + abb, 2);
+        uint64_t h = (uint64_t)u->dw16 | (uint64_t)h0 << 32 | (uint64_t)h1 << 48;
+        __m128 f = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)h));
+        __m128 dd = _mm_mul_ps(f, _mm_movehl_ps(f, f));
+        const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+        *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(dd)), *acc);
+        return;
+    }
     if (!q81)
         av = _mm512_mask_sub_epi8(av, u->neg, _mm512_setzero_si512(), av);
     __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u->u, av);
@@ -175,19 +216,31 @@ KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_r
             acc[0][v] = acc[1][v] = _mm512_setzero_ps();
             accm[v] = _mm_setzero_ps();
         }
+        /* two units (four blocks) per step so the accumulator index is a
+         * constant (a runtime index would keep the accumulators in memory) */
         int64_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            wunit u = load_wunit(t, wr + (size_t)b * wbb, 2);
-            const int k = NA == 2 ? (int)((b >> 1) & 1) : 0;
+        for (; b + 4 <= nb; b += 4) {
+#pragma GCC unroll 2
+            for (int k = 0; k < 2; k++) {
+                wunit u = load_wunit(t, V, wr + (size_t)(b + 2 * k) * wbb, 2);
+#pragma GCC unroll 8
+                for (int v = 0; v < V; v++)
+                    unit_dot(t, V, &u, a + (size_t)v * a_row_bytes + (size_t)(b + 2 * k) * abb, 2, &acc[k % NA][v],
+                             &accm[v]);
+            }
+        }
+        if (b + 2 <= nb) {
+            wunit u = load_wunit(t, V, wr + (size_t)b * wbb, 2);
 #pragma GCC unroll 8
             for (int v = 0; v < V; v++)
-                unit_dot(t, &u, a + (size_t)v * a_row_bytes + (size_t)b * abb, 2, &acc[k][v], &accm[v]);
+                unit_dot(t, V, &u, a + (size_t)v * a_row_bytes + (size_t)b * abb, 2, &acc[0][v], &accm[v]);
+            b += 2;
         }
         if (b < nb) {
-            wunit u = load_wunit(t, wr + (size_t)b * wbb, 1);
+            wunit u = load_wunit(t, V, wr + (size_t)b * wbb, 1);
 #pragma GCC unroll 8
             for (int v = 0; v < V; v++)
-                unit_dot(t, &u, a + (size_t)v * a_row_bytes + (size_t)b * abb, 1, &acc[0][v], &accm[v]);
+                unit_dot(t, V, &u, a + (size_t)v * a_row_bytes + (size_t)b * abb, 1, &acc[0][v], &accm[v]);
         }
 #pragma GCC unroll 8
         for (int v = 0; v < V; v++) {
