@@ -1,0 +1,239 @@
+/* bench_model.c — llama-bench-style model benchmark.
+ *
+ * Two tests, each repeated -r times after one untimed warm-up:
+ *   pp<P>: one prefill of P tokens from an empty context (tokens/s);
+ *   tg<N>: N tokens decoded one at a time from an empty context (tokens/s).
+ * Tokens are random ids (tokenization and sampling are not part of it).
+ * Beside the figures: bytes of weights a decode step reads, the read
+ * bandwidth measured with the same threads just before, and tg as a
+ * percentage of the roofline bandwidth / bytes-per-token. Before timing,
+ * the results are checked: logits must be finite, and a short prompt
+ * evaluated in one batch must match the same prompt token by token.
+ */
+#include "apps/bench_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/cli.h"
+#include "base/alloc.h"
+#include "base/platform.h"
+#include "base/threadpool.h"
+#include "model/forward.h"
+#include "model/model.h"
+#include "tensor/kernels.h"
+#include "tensor/membw.h"
+
+typedef struct {
+    double mean, stddev;
+} stats;
+
+static stats mean_std(const double *v, int n)
+{
+    double s = 0.0, ss = 0.0;
+    for (int i = 0; i < n; i++)
+        s += v[i];
+    double mean = s / n;
+    for (int i = 0; i < n; i++)
+        ss += (v[i] - mean) * (v[i] - mean);
+    return (stats){ mean, n > 1 ? sqrt(ss / (n - 1)) : 0.0 };
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: localseek bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json] [--act-bits 8|16]\n"
+                 "  -p N   prompt tokens for the prefill test (0 = skip)\n"
+                 "  -n N   tokens generated for the decode test (0 = skip)\n"
+                 "  -r N   repetitions (mean and standard deviation are reported)\n");
+}
+
+/* Finite logits, and batch == token-by-token on a short prompt. */
+static bool self_check(fwd_ctx *c, const model *m, float *buf_a, float *buf_b)
+{
+    int32_t toks[8];
+    for (int i = 0; i < 8; i++)
+        toks[i] = (int32_t)((i * 7919 + 13) % m->hp.n_vocab);
+    fwd_rewind(c, 0);
+    if (fwd_eval(c, toks, 8, buf_a, false))
+        return false;
+    fwd_rewind(c, 0);
+    for (int i = 0; i < 8; i++)
+        if (fwd_eval(c, toks + i, 1, buf_b, false))
+            return false;
+    double d = 0.0, mx = 0.0;
+    for (int i = 0; i < m->hp.n_vocab; i++) {
+        if (!isfinite(buf_a[i]) || !isfinite(buf_b[i]))
+            return false;
+        d = fmax(d, fabs((double)buf_a[i] - buf_b[i]));
+        mx = fmax(mx, fabs((double)buf_a[i]));
+    }
+    fwd_rewind(c, 0);
+    return d <= 1e-3 * fmax(1.0, mx);
+}
+
+int bench_model_main(int argc, char **argv)
+{
+    const char *path = NULL;
+    long n_threads = plat_physical_cores(), n_prompt = 512, n_gen = 128, reps = 3, act_bits = 16;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--json")) {
+            json = true;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!(v = cli_value("bench", argc, argv, &i)))
+            return 2;
+        bool ok = true;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model"))
+            path = v;
+        else if (!strcmp(a, "-t"))
+            ok = cli_int("bench", a, v, 1, 1024, &n_threads);
+        else if (!strcmp(a, "-p"))
+            ok = cli_int("bench", a, v, 0, 1 << 20, &n_prompt);
+        else if (!strcmp(a, "-n"))
+            ok = cli_int("bench", a, v, 0, 1 << 20, &n_gen);
+        else if (!strcmp(a, "-r"))
+            ok = cli_int("bench", a, v, 1, 1000, &reps);
+        else if (!strcmp(a, "--act-bits"))
+            ok = cli_int("bench", a, v, 8, 16, &act_bits) && (act_bits == 8 || act_bits == 16);
+        else {
+            fprintf(stderr, "localseek bench: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (!ok)
+            return 2;
+    }
+    if (!path) {
+        usage(stderr);
+        return 2;
+    }
+
+    double t0 = plat_now_s();
+    model *m = NULL;
+    if (model_load(path, &m)) {
+        fprintf(stderr, "localseek bench: %s\n", ls_error_msg());
+        return 1;
+    }
+    double t_load = plat_now_s() - t0;
+    fwd_params fp = fwd_default_params();
+    fp.n_threads = (int)n_threads;
+    fp.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen) + 16;
+    fp.n_batch = n_prompt > 0 && n_prompt < 512 ? (int)n_prompt : 512;
+    fp.act_bits = (int)act_bits;
+    fwd_ctx *c = NULL;
+    int rc = 1;
+    int V = m->hp.n_vocab;
+    float *la = ls_malloc(sizeof(float) * (size_t)V), *lb = ls_malloc(sizeof(float) * (size_t)V);
+    int32_t *toks = ls_malloc(sizeof(int32_t) * (size_t)(n_prompt + n_gen + 1));
+    double *times = ls_malloc(sizeof(double) * (size_t)reps);
+    if (!la || !lb || !toks || !times || fwd_create(m, &fp, &c)) {
+        fprintf(stderr, "localseek bench: %s\n", ls_error_msg()[0] ? ls_error_msg() : "out of memory");
+        goto done;
+    }
+    /* First touch of every weight page happens here, outside the timings. */
+    if (!self_check(c, m, la, lb)) {
+        fprintf(stderr, "localseek bench: self-check failed (non-finite logits or batch/single mismatch); "
+                        "not timing a wrong computation\n");
+        goto done;
+    }
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (long i = 0; i < n_prompt + n_gen + 1; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        toks[i] = (int32_t)(seed % (uint64_t)V);
+    }
+
+    /* Timings first, then the bandwidth probe (its buffer would otherwise
+     * count in the peak memory figure); both use n_threads threads, and the
+     * model's pool is idle (sleeping) while the probe runs. */
+    stats res[2] = { { 0, 0 }, { 0, 0 } };
+    for (int test = 0; test < 2; test++) {
+        long n = test == 0 ? n_prompt : n_gen;
+        if (n == 0)
+            continue;
+        fwd_rewind(c, 0); /* warm-up, untimed */
+        if (test == 0)
+            fwd_eval(c, toks, (int)(n < 32 ? n : 32), la, false);
+        else
+            for (int i = 0; i < 4; i++)
+                fwd_eval(c, toks + i, 1, la, false);
+        for (long r = 0; r < reps; r++) {
+            fwd_rewind(c, 0);
+            double ts = plat_now_s();
+            if (test == 0) {
+                fwd_eval(c, toks, (int)n, la, false);
+            } else {
+                for (long i = 0; i < n; i++)
+                    fwd_eval(c, toks + i, 1, la, false);
+            }
+            times[r] = (double)n / (plat_now_s() - ts);
+        }
+        res[test] = mean_std(times, (int)reps);
+    }
+    size_t peak_rss = plat_peak_rss_bytes();
+    membw_result bw = { 0 };
+    pool *bp = NULL;
+    if (pool_create((int)n_threads, &bp) || membw_measure(bp, membw_default_bytes(), 3, &bw)) {
+        fprintf(stderr, "localseek bench: %s\n", ls_error_msg());
+        pool_free(bp);
+        goto done;
+    }
+    pool_free(bp);
+
+    const char *isa = kern_get()->name;
+    double per_tok_gb = (double)m->matmul_bytes_per_token / 1e9;
+    if (!json)
+        printf("model: %s (%s, %.2f GiB in the file, %.3f GB read per generated token)\n"
+               "threads: %ld, kernels: %s, activations: %ld-bit, memory read bandwidth: %.1f GB/s "
+               "(decode roofline %.1f tokens/s)\nload: %.3f s\n\n%-8s %12s %10s %10s\n",
+               path, model_type_summary(m), (double)m->weight_bytes / (1024.0 * 1024 * 1024), per_tok_gb,
+               n_threads, isa, act_bits, bw.best_gbps, bw.best_gbps / per_tok_gb, t_load, "test", "tokens/s", "+/-",
+               "roofline");
+    else
+        printf("[");
+    int n_out = 0;
+    for (int test = 0; test < 2; test++) {
+        long n = test == 0 ? n_prompt : n_gen;
+        if (n == 0)
+            continue;
+        stats st = res[test];
+        double roof = test == 1 ? 100.0 * st.mean * per_tok_gb / bw.best_gbps : 0.0;
+        char name[32];
+        snprintf(name, sizeof name, "%s%ld", test == 0 ? "pp" : "tg", n);
+        if (json)
+            printf("%s\n  {\"test\": \"%s\", \"n_prompt\": %ld, \"n_gen\": %ld, \"avg_ts\": %.3f, \"stddev_ts\": %.3f, "
+                   "\"threads\": %ld, \"cpu_path\": \"%s\", \"act_bits\": %ld, \"model_bytes\": %zu, "
+                   "\"bytes_per_token\": %zu, \"bandwidth_gbs\": %.2f, \"roofline_pct\": %.1f, "
+                   "\"load_s\": %.3f, \"peak_rss_bytes\": %zu}",
+                   n_out++ ? "," : "", name, test == 0 ? n : 0, test == 1 ? n : 0, st.mean, st.stddev, n_threads,
+                   isa, act_bits, m->weight_bytes, m->matmul_bytes_per_token, bw.best_gbps,
+                   test == 1 ? roof : 0.0, t_load, peak_rss);
+        else if (test == 1)
+            printf("%-8s %12.2f %10.2f %9.1f%%\n", name, st.mean, st.stddev, roof);
+        else
+            printf("%-8s %12.2f %10.2f %10s\n", name, st.mean, st.stddev, "-");
+        fflush(stdout);
+    }
+    if (json)
+        printf("\n]\n");
+    else
+        printf("\npeak resident memory: %.0f MiB (weights mapped %.0f MiB + KV cache and scratch %.0f MiB)\n",
+               (double)peak_rss / (1024.0 * 1024), (double)m->weight_bytes / (1024.0 * 1024),
+               (double)fwd_memory_bytes(m, &fp) / (1024.0 * 1024));
+    rc = 0;
+done:
+    fwd_free(c);
+    model_free(m);
+    ls_free(la);
+    ls_free(lb);
+    ls_free(toks);
+    ls_free(times);
+    return rc;
+}
