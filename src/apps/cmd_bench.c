@@ -2,7 +2,7 @@
  * to its limits do our kernels get?
  *
  *   localseek bench --kernels [-t N] [--json] [--type Q4_K,Q6_K] [--rows R]
- *                   [--cols C] [--vecs V]
+ *                   [--cols C] [--vecs V] [--quick]
  *
  * How it works, for the selected kernel path (LOCALSEEK_CPU picks another):
  *   1. memory read bandwidth with N threads (tensor/membw.h): the ceiling
@@ -11,8 +11,8 @@
  *      every thread): the ceiling for prefill;
  *   3. per weight type, a matrix of R x C (default 8960 x 1536, the
  *      feed-forward "up" matrix of DeepSeek-R1-Distill-Qwen-1.5B), in as many
- *      copies as it takes to exceed 4 x the last-level cache, so that every
- *      decode call really streams its weights from memory:
+ *      copies as it takes to exceed 4 x the last-level cache (at most 64), so
+ *      that every decode call really streams its weights from memory:
  *        - results are first checked against the scalar reference on a
  *          sample of rows (a mismatch aborts the benchmark);
  *        - decode: matrix x 1 vector through kern_matmul_pool, cycling over
@@ -47,6 +47,7 @@ typedef struct {
     const char *model;
     int n_threads;
     bool json;
+    bool quick;            /* few repetitions, small bandwidth probe: for tests */
     int64_t rows, cols, vecs;
     dtype types[DT_COUNT];
     int n_types;
@@ -58,7 +59,7 @@ static const dtype all_types[] = { DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_0, DT
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: localseek bench --kernels [-t N] [--json] [--type T,T...] [--rows R] [--cols C] [--vecs V]\n"
+            "usage: localseek bench --kernels [-t N] [--json] [--type T,T...] [--rows R] [--cols C] [--vecs V] [--quick]\n"
             "       localseek bench -m MODEL        (model benchmarks: arrive with the engine)\n"
             "\n"
             "  --kernels   memory bandwidth, int8 ceiling, and every weight type's decode (matrix x 1\n"
@@ -67,6 +68,7 @@ static void usage(FILE *out)
             "  --json      one JSON array instead of key=value lines\n"
             "  --type      only these types (default: F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q4_K,Q5_K,Q6_K)\n"
             "  --rows/--cols  matrix shape (default 8960 x 1536); --vecs  prefill vectors (default 512)\n"
+            "  --quick     few repetitions and a small bandwidth probe (checks run as always; for tests)\n"
             "Set LOCALSEEK_CPU=scalar|avx2|avx512 to measure another kernel path.\n");
 }
 
@@ -231,6 +233,13 @@ done:
     return ok;
 }
 
+/* The bandwidth probe's buffer: honest by default (>= 8 x LLC), small with
+ * --quick (then it partly measures the cache, which is fine for a test). */
+static size_t membw_bytes(const bench_opts *o)
+{
+    return o->quick ? (size_t)32 << 20 : membw_default_bytes();
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -253,9 +262,11 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
     size_t llc = membw_llc_bytes();
     if (llc == 0)
         llc = (size_t)32 << 20;
-    int n_copies = (int)((4 * llc + mat_bytes - 1) / mat_bytes);
-    if (n_copies < 1)
-        n_copies = 1;
+    /* Enough copies to stream 4 x LLC per sweep; a small matrix (--rows,
+     * --cols) is capped at 64 copies and then measures cache speed, which
+     * the stream_mib field makes visible. */
+    int64_t want = (int64_t)((4 * llc + mat_bytes - 1) / mat_bytes);
+    int n_copies = want < 1 ? 1 : want > 64 ? 64 : (int)want;
     size_t act_row = kern_act_row_bytes(t, cols);
     bool float_act = dtype_get((uint32_t)t)->dot_type == DT_F32;
 
@@ -295,7 +306,9 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
     double sweep_s[MAX_SWEEPS];
     int n_sweeps = 0;
     double t_start = plat_now_s();
-    while (n_sweeps < MAX_SWEEPS && (n_sweeps < 5 || plat_now_s() - t_start < 1.0)) {
+    const int min_sweeps = o->quick ? 2 : 5;
+    const double min_s = o->quick ? 0.0 : 1.0;
+    while (n_sweeps < MAX_SWEEPS && (n_sweeps < min_sweeps || plat_now_s() - t_start < min_s)) {
         double t0 = plat_now_s();
         for (int c = 0; c < n_copies; c++)
             kern_matmul_pool(p, t, w + mat_bytes * (size_t)c, row_bytes, rows, cols, x, cols, 1, y, rows, scratch,
@@ -309,7 +322,7 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
      * the reference is measured right here, beside the kernel, and the
      * best-of figures are compared (each is the least disturbed run). */
     membw_result bw_here;
-    double bw_gbps = membw_measure(p, membw_default_bytes(), 5, &bw_here) == LS_OK ? bw_here.best_gbps : 0.0;
+    double bw_gbps = membw_measure(p, membw_bytes(o), o->quick ? 2 : 5, &bw_here) == LS_OK ? bw_here.best_gbps : 0.0;
     result r = { 0 };
     add_field(&r, false, "bench", "decode");
     add_field(&r, false, "type", "%s", tn);
@@ -319,6 +332,7 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
     add_field(&r, true, "cols", "%lld", (long long)cols);
     add_field(&r, true, "weight_mib", "%.2f", (double)mat_bytes / 1048576.0);
     add_field(&r, true, "copies", "%d", n_copies);
+    add_field(&r, true, "stream_mib", "%.1f", (double)mat_bytes * n_copies / 1048576.0);
     add_field(&r, true, "us_median", "%.1f", t_med * 1e6);
     add_field(&r, true, "us_best", "%.1f", t_best * 1e6);
     add_field(&r, true, "gbps", "%.2f", gbps);
@@ -340,7 +354,7 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
         }
         double best = INFINITY;
         t_start = plat_now_s();
-        for (int rep = 0; rep < 5 && (rep < 1 || plat_now_s() - t_start < 2.0); rep++) {
+        for (int rep = 0; rep < (o->quick ? 1 : 5) && (rep < 1 || plat_now_s() - t_start < 2.0); rep++) {
             double t0 = plat_now_s();
             kern_matmul_pool(p, t, w, row_bytes, rows, cols, x, cols, vecs, y, rows, scratch,
                              act_row * (size_t)vecs);
@@ -356,7 +370,7 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
         add_field(&q, true, "rows", "%lld", (long long)rows);
         add_field(&q, true, "cols", "%lld", (long long)cols);
         add_field(&q, true, "vecs", "%lld", (long long)vecs);
-        add_field(&q, true, "ms", "%.2f", best * 1e3);
+        add_field(&q, true, "ms", "%.3f", best * 1e3);
         add_field(&q, true, "gops", "%.1f", gops);
         add_field(&q, true, "vecs_per_s", "%.1f", (double)vecs / best);
         if (!float_act && peak_gops > 0)
@@ -394,7 +408,7 @@ static int bench_kernels(const bench_opts *o)
     emit(&em, &r);
 
     membw_result bw;
-    if (membw_measure(p, membw_default_bytes(), 7, &bw) != LS_OK) {
+    if (membw_measure(p, membw_bytes(o), o->quick ? 2 : 7, &bw) != LS_OK) {
         fprintf(stderr, "localseek bench: %s\n", ls_error_msg());
         pool_free(p);
         return 1;
@@ -477,6 +491,8 @@ int cmd_bench(int argc, char **argv)
             o.kernels = true;
         } else if (strcmp(a, "--json") == 0) {
             o.json = true;
+        } else if (strcmp(a, "--quick") == 0) {
+            o.quick = true;
         } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) {
             if (!val) {
                 fprintf(stderr, "localseek bench: %s needs a file name\n", a);
