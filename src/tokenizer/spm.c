@@ -20,7 +20,9 @@
  *
  * LIMITATION: the whole text between two special tokens is one sequence (as
  * in llama.cpp); `remove_extra_whitespaces` and SentencePiece normalization
- * rules are not applied (Llama-family GGUFs set neither).
+ * rules are not applied (Llama-family GGUFs set neither). A "▁" typed in
+ * the text is indistinguishable from an escaped space, so it decodes as a
+ * space (as in SentencePiece itself).
  */
 #include <string.h>
 

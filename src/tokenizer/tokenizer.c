@@ -37,7 +37,7 @@
  * the GGUF names another token as EOS). */
 static const char *const eog_texts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-    "<|end_of_text|>", "<|EOT|>", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+    "<|end_of_text|>", "<|EOT|>", "<\357\275\234end\342\226\201of\342\226\201sentence\357\275\234>", /* <｜end▁of▁sentence｜> */
 };
 
 /* ======================================================================== */
@@ -714,7 +714,8 @@ ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, uns
         tok_emit(&w, tok->bos);
 
     const uint8_t *s = (const uint8_t *)text;
-    bool lead = !(flags & TOK_CONTINUE);
+    /* A sequence that starts with BOS continues nothing: TOK_ADD_BOS wins. */
+    bool lead = !(flags & TOK_CONTINUE) || (flags & TOK_ADD_BOS);
     size_t start = 0;
     if (flags & TOK_PARSE_SPECIAL) {
         for (size_t i = 0; i < len && !w.status;) {

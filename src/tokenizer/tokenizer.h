@@ -68,9 +68,10 @@ enum {
      * the model wants it is tok_wants_bos(). */
     TOK_ADD_BOS = 1u << 1,
     /* encode: this text continues text encoded by an earlier call, so no
-     * SentencePiece leading space is added; decode / stream: the ids continue
-     * earlier output, so the first piece keeps its leading space. Byte-level
-     * BPE models ignore it. */
+     * SentencePiece leading space is added (ignored with TOK_ADD_BOS: a
+     * sequence that starts with BOS continues nothing); decode / stream: the
+     * ids continue earlier output, so the first piece keeps its leading
+     * space. Byte-level BPE models ignore it. */
     TOK_CONTINUE = 1u << 2,
     /* decode / stream: show the text of control and unknown tokens (<s>,
      * <|eot_id|>). Without it they produce no text. User-defined tokens
@@ -98,9 +99,11 @@ ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, uns
 
 /* Decodes ids to text in out[0..cap) and its length to *n_bytes (no NUL is
  * added). Ids outside the vocabulary produce nothing. The result is the raw
- * bytes of the pieces: decode(encode(text)) == text for SentencePiece and
- * Llama 3 vocabularies, and == NFC(text) for Qwen / DeepSeek, for any text
- * without special tokens. Too small a buffer: like tok_encode (LS_ERR_LIMIT,
+ * bytes of the pieces, so for any input bytes (valid UTF-8 or not) encoded
+ * without TOK_PARSE_SPECIAL, decode(encode(text)) == text for Llama 3,
+ * == NFC(text) for Qwen / DeepSeek, and == text with each "▁" (U+2581)
+ * turned into a space for SentencePiece vocabularies (which use that
+ * character for spaces). Too small a buffer: like tok_encode (LS_ERR_LIMIT,
  * *n_bytes = needed, out holds the first cap bytes). */
 ls_status tok_decode(const tok_tokenizer *tok, const int32_t *ids, size_t n_ids, unsigned flags, char *out,
                      size_t cap, size_t *n_bytes);

@@ -1,0 +1,67 @@
+/* test_tokenizer_fuzz_corpus.c — replays the tokenizer fuzzing corpus in every build.
+ *
+ * tests/corpus/tokenizer/ holds inputs the fuzzer found interesting and every
+ * input that once broke an invariant. Each is fed, from a buffer of exactly
+ * its size, to the function libFuzzer calls (fuzz/fuzz_tokenizer.c is
+ * included below), so a fixed bug stays fixed in the normal build and under
+ * ASan + UBSan without clang. Needs LOCALSEEK_SRC (the repository root) and
+ * ../shared (the vocabularies); skipped (exit 77) without them.
+ */
+#include <dirent.h>
+#include <string.h>
+
+#include "../fuzz/fuzz_tokenizer.c"
+#include "check.h"
+
+int main(void)
+{
+    const char *src = getenv("LOCALSEEK_SRC");
+    if (!src || !*src) {
+        printf("SKIPPED: LOCALSEEK_SRC (the repository root) is not set\n");
+        return 77;
+    }
+    check_shared_dir();
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/tests/corpus/tokenizer", src);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL, "corpus folder %s exists", dir);
+    if (!d)
+        return check_done();
+    fuzz_load(); /* before counting live blocks: the vocabularies stay loaded */
+    long base = ls_alloc_live();
+    int n_files = 0, n_modes[4] = { 0 };
+    size_t n_bytes = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        CHECK(f != NULL, "open %s", path);
+        if (!f)
+            continue;
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        uint8_t *buf = malloc(len > 0 ? (size_t)len : 1); /* exact size for ASan */
+        size_t n = fread(buf, 1, (size_t)len, f);
+        fclose(f);
+        CHECK(n == (size_t)len, "read %s", path);
+        LLVMFuzzerTestOneInput(buf, n); /* aborts on a broken invariant */
+        if (n >= 2)
+            n_modes[buf[0] % 4]++;
+        free(buf);
+        n_files++;
+        n_bytes += n;
+    }
+    closedir(d);
+    CHECK(n_files >= 10, "the corpus has %d files, expected a real corpus", n_files);
+    CHECK(n_modes[0] && n_modes[1] && n_modes[2] && n_modes[3], "every mode is represented (%d %d %d %d)", n_modes[0],
+          n_modes[1], n_modes[2], n_modes[3]);
+    CHECK(ls_alloc_live() == base, "replay leaked %ld blocks", ls_alloc_live() - base);
+    printf("replayed %d corpus files (%zu bytes; modes %d/%d/%d/%d) through LLVMFuzzerTestOneInput\n", n_files,
+           n_bytes, n_modes[0], n_modes[1], n_modes[2], n_modes[3]);
+    for (int k = 0; k < 3; k++)
+        tok_free(fuzz_vocab[k]);
+    return check_done();
+}
