@@ -10,12 +10,13 @@
  * stores F16, id = 1 / d, q = round-to-nearest-even(x * id) clamped to
  * +-127), so the bytes are identical on every path.
  *
- * Float weights (dot type F32): a tile of 1 row x V vectors (V <= 8) widens
- * 16 weights at a time to F32 (F16 with vcvtph2ps, BF16 by shifting into the
- * top half of an F32) and does V fused multiply-adds with them. With few
- * vectors the loop keeps 2-4 independent accumulators per vector so the
- * 4-cycle FMA latency never stalls the stream. Rows whose length is not a
- * multiple of 16 finish with a masked load.
+ * Float weights (dot type F32): a tile of 4 rows x V vectors (V <= 4, 16
+ * accumulators) widens 16 weights of each row at a time to F32 (F16 with
+ * vcvtph2ps, BF16 by shifting into the top half of an F32) and does 16
+ * fused multiply-adds with 4 activation loads, so loads never limit the
+ * FMAs; with one vector the four rows are four independent FMA chains that
+ * hide the FMA latency. Rows whose length is not a multiple of 16 finish
+ * with a masked load.
  */
 #include <immintrin.h>
 
@@ -119,56 +120,61 @@ KERN_INLINE __m512 load_w16_full(dtype t, const uint8_t *row, int64_t i)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+/* R rows x V vectors of float products: per 16 elements, R weight loads
+ * (widened), V activation loads and R*V FMAs into R*V accumulators. */
+KERN_INLINE void float_rows(dtype t, int R, int V, int64_t n, const uint8_t *w, size_t w_row_bytes,
+                            const float *const *av, float *y, int64_t y_stride)
+{
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++)
+            acc[r][v] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            wv[r] = mask == 0xFFFF ? load_w16_full(t, w + (size_t)r * w_row_bytes, i)
+                                   : load_w16(t, w + (size_t)r * w_row_bytes, i, mask);
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) {
+            __m512 x = mask == 0xFFFF ? _mm512_loadu_ps(av[v] + i) : _mm512_maskz_loadu_ps(mask, av[v] + i);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++)
+                acc[r][v] = _mm512_fmadd_ps(wv[r], x, acc[r][v]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++)
+            y[v * y_stride + r] = _mm512_reduce_add_ps(acc[r][v]);
+}
+
+/* Tile of n_rows x V (V <= 4): groups of 4 rows, then single rows. Four
+ * rows also give decode (V = 1) four independent FMA chains. */
 KERN_INLINE void float_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
                             const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
 {
-    enum { U_MAX = 4 };
-    const int U = V >= 4 ? 1 : 4 / V; /* accumulators per vector */
-    const float *av[8];
-#pragma GCC unroll 8
+    const float *av[4];
+#pragma GCC unroll 4
     for (int v = 0; v < V; v++)
         av[v] = (const float *)(a + (size_t)v * a_row_bytes);
-    for (int64_t r = 0; r < n_rows; r++) {
-        const uint8_t *wr = w + (size_t)r * w_row_bytes;
-        __m512 acc[U_MAX][8];
-#pragma GCC unroll 4
-        for (int u = 0; u < U; u++)
-#pragma GCC unroll 8
-            for (int v = 0; v < V; v++)
-                acc[u][v] = _mm512_setzero_ps();
-        int64_t i = 0;
-        for (; i + 16 * U <= n; i += 16 * U) {
-#pragma GCC unroll 4
-            for (int u = 0; u < U; u++) {
-                __m512 wv = load_w16_full(t, wr, i + 16 * u);
-#pragma GCC unroll 8
-                for (int v = 0; v < V; v++)
-                    acc[u][v] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(av[v] + i + 16 * u), acc[u][v]);
-            }
-        }
-        for (; i < n; i += 16) {
-            __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-            __m512 wv = load_w16(t, wr, i, mask);
-#pragma GCC unroll 8
-            for (int v = 0; v < V; v++)
-                acc[0][v] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, av[v] + i), acc[0][v]);
-        }
-#pragma GCC unroll 8
-        for (int v = 0; v < V; v++) {
-#pragma GCC unroll 4
-            for (int u = 1; u < U; u++)
-                acc[0][v] = _mm512_add_ps(acc[0][v], acc[u][v]);
-            y[v * y_stride + r] = _mm512_reduce_add_ps(acc[0][v]);
-        }
-    }
+    int64_t r = 0;
+    for (; r + 4 <= n_rows; r += 4)
+        float_rows(t, 4, V, n, w + (size_t)r * w_row_bytes, w_row_bytes, av, y + r, y_stride);
+    for (; r < n_rows; r++)
+        float_rows(t, 1, V, n, w + (size_t)r * w_row_bytes, w_row_bytes, av, y + r, y_stride);
 }
 
-KERN_DEFINE_TILE(tile_f32, float_tile, DT_F32, 8)
-KERN_DEFINE_TILE(tile_f16, float_tile, DT_F16, 8)
-KERN_DEFINE_TILE(tile_bf16, float_tile, DT_BF16, 8)
-KERN_DEFINE_MATMUL(matmul_f32, tile_f32, 8)
-KERN_DEFINE_MATMUL(matmul_f16, tile_f16, 8)
-KERN_DEFINE_MATMUL(matmul_bf16, tile_bf16, 8)
+KERN_DEFINE_TILE(tile_f32, float_tile, DT_F32, 4)
+KERN_DEFINE_TILE(tile_f16, float_tile, DT_F16, 4)
+KERN_DEFINE_TILE(tile_bf16, float_tile, DT_BF16, 4)
+KERN_DEFINE_MATMUL(matmul_f32, tile_f32, 4)
+KERN_DEFINE_MATMUL(matmul_f16, tile_f16, 4)
+KERN_DEFINE_MATMUL(matmul_bf16, tile_bf16, 4)
 
 /* ======================================================================== */
 /* Benchmark probes                                                          */
