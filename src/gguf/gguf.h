@@ -24,11 +24,14 @@
  * one sentence naming the file and the field or tensor and what was expected:
  * LS_ERR_FORMAT for a malformed file, LS_ERR_UNSUPPORTED for a well-formed one
  * we cannot read (GGUF v1, a version above 3, an unknown tensor type id).
- * The reader is stricter than ggml in three places, on purpose: every
- * dimension must be >= 1 (ggml allows empty tensors), booleans must be 0 or 1,
- * and tensors may come in any order but must not overlap. Tensor types that
- * are known but not computable (Q2_K, IQ*) are accepted, so `info` can list
- * them; whoever computes checks dtype_get(t->type)->supported.
+ * Differences from ggml's reader, on purpose. Stricter: every dimension must
+ * be >= 1 (ggml allows empty tensors), booleans must be 0 or 1, keys and
+ * tensor names must not contain NUL bytes. More lenient: tensors may lie in
+ * any order and with gaps (ggml wants them packed in order); they only must
+ * not overlap. Both refuse tensor names over 63 bytes, duplicate keys or
+ * names, and a `general.alignment` that is not a u32 power of two.
+ * Tensor types that are known but not computable (Q2_K, IQ*) are accepted,
+ * so `info` can list them; whoever computes checks dtype_get(t->type)->supported.
  * Tensor data is never copied: gguf_tensor.data points into the read-only map.
  *
  * Owns: the mapping and the parsed index (keys and tensors).
@@ -61,7 +64,7 @@ typedef struct {
 } gguf_str;
 
 typedef struct {
-    gguf_str name;
+    gguf_str name;              /* 1..63 bytes, no NUL, unique in the file */
     uint32_t n_dims;
     int64_t ne[GGUF_MAX_DIMS];  /* ne[0] = elements per row; unused dims are 1 */
     dtype type;

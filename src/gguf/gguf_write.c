@@ -140,8 +140,8 @@ void gguf_writer_free(gguf_writer *w)
 static ls_status check_describing(const gguf_writer *w, const char *what)
 {
     if (w->state != ST_DESCRIBE)
-        return ls_error(LS_ERR_ARG, "gguf writer: %s after gguf_writer_begin(), expected all metadata and tensors "
-                        "to be declared first", what);
+        return ls_error(LS_ERR_ARG, "gguf writer: %s is not allowed after gguf_writer_begin(), expected all "
+                        "metadata and tensors to be declared first", what);
     return LS_OK;
 }
 
@@ -470,10 +470,12 @@ static ls_status pick_alignment(gguf_writer *w)
 
 ls_status gguf_writer_begin(gguf_writer *w, const char *path)
 {
-    ls_status s = check_describing(w, "gguf_writer_begin() called twice");
+    ls_status s = check_describing(w, "a second gguf_writer_begin()");
     if (s || (s = pick_alignment(w)))
         return s;
     size_t n = strlen(path);
+    ls_free(w->path); /* a begin() that ran out of memory may be retried */
+    ls_free(w->tmp_path);
     w->path = ls_strdup(path);
     w->tmp_path = ls_malloc(n + 5);
     if (!w->path || !w->tmp_path)
