@@ -234,8 +234,8 @@ void kern_run_tiles(kern_tile_fn tile, int v_max, int64_t n, const void *w, size
         int64_t nr = n_rows - r0 < chunk ? n_rows - r0 : chunk;
         for (int64_t v0 = 0; v0 < n_vecs; v0 += v_max) {
             int vt = (int)(n_vecs - v0 < v_max ? n_vecs - v0 : v_max);
-            tile(vt, n, wb + (size_t)r0 * w_row_bytes, w_row_bytes, nr, ab + (size_t)v0 * a_row_bytes, a_row_bytes,
-                      y + v0 * y_stride + r0, y_stride);
+            tile(vt, n, wb + (size_t)r0 * w_row_bytes, w_row_bytes, nr, ab + (size_t)v0 * a_row_bytes,
+                 a_row_bytes, y + v0 * y_stride + r0, y_stride);
         }
     }
 }
