@@ -17,6 +17,9 @@
  *    key, sets general.file_type / quantization_version, and each tensor's
  *    bytes are exactly what quant_quantize_row makes of the source rows
  *    (so the threads split and write rows correctly).
+ * 7. Failure paths: every allocation failure is reported as LS_ERR_NOMEM
+ *    without leaks or a half-written file; NaN weights are refused with the
+ *    tensor's name.
  */
 #include <dirent.h>
 #include <math.h>
@@ -27,6 +30,7 @@
 
 #include "base/alloc.h"
 #include "gguf/gguf.h"
+#include "gguf/gguf_write.h"
 #include "tensor/qmodel.h"
 #include "tensor/quant.h"
 #include "check.h"
@@ -405,6 +409,85 @@ static void whole_file(const char *shared, const char *preset_name, bool referen
     unlink(out);
 }
 
+/* ---- 7. failure paths ---------------------------------------------------- */
+
+static bool file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+static void alloc_failures(const char *shared)
+{
+    char out[256], tmp[300];
+    snprintf(out, sizeof out, "/tmp/localseek-test-quant-%d-nomem.gguf", (int)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    const qmodel_preset *preset = qmodel_preset_find("Q4_K_M");
+    qmodel_params params = { 2, false, NULL, NULL };
+    int n_failures = 0, n_bad = 0;
+    bool succeeded = false;
+    for (long k = 1; k < 5000 && !succeeded; k++) {
+        long live = ls_alloc_live();
+        qmodel_stats st;
+        ls_alloc_fail_after(k);
+        ls_status s = qmodel_quantize(model_path(shared, "stories260K.gguf"), out, preset, &params, &st);
+        ls_alloc_fail_after(0);
+        if (s == LS_OK) {
+            succeeded = true;
+            qmodel_stats_free(&st);
+        } else {
+            n_failures++;
+            if (s != LS_ERR_NOMEM || file_exists(out) || file_exists(tmp)) {
+                if (n_bad++ < 3)
+                    fprintf(stderr, "allocation %ld failing gave %s (%s), output left: %d\n", k, ls_status_str(s),
+                            ls_error_msg(), file_exists(out) || file_exists(tmp));
+            }
+        }
+        CHECK(ls_alloc_live() == live, "allocation %ld failing leaks %ld blocks", k, ls_alloc_live() - live);
+        unlink(out);
+    }
+    printf("alloc_failures injected=%d bad=%d then_succeeded=%d\n", n_failures, n_bad, succeeded);
+    CHECK(succeeded && n_failures > 10, "injection walk did not finish (%d failures)", n_failures);
+    CHECK(n_bad == 0, "%d injected failures were not reported as LS_ERR_NOMEM with nothing written", n_bad);
+}
+
+static void nan_weights(void)
+{
+    char in[256], out[256];
+    snprintf(in, sizeof in, "/tmp/localseek-test-quant-%d-nan-in.gguf", (int)getpid());
+    snprintf(out, sizeof out, "/tmp/localseek-test-quant-%d-nan-out.gguf", (int)getpid());
+    float w[4][256];
+    for (int r = 0; r < 4; r++)
+        for (int k = 0; k < 256; k++)
+            w[r][k] = 0.01f * (float)((r * 256 + k) % 17) - 0.08f;
+    w[2][100] = NAN;
+    gguf_writer *gw = NULL;
+    int64_t ne[2] = { 256, 4 };
+    ls_status s = gguf_writer_create(&gw);
+    if (s == LS_OK)
+        s = gguf_writer_set_str(gw, "general.architecture", "llama");
+    if (s == LS_OK)
+        s = gguf_writer_add_tensor(gw, "blk.0.ffn_up.weight", DT_F32, 2, ne);
+    if (s == LS_OK)
+        s = gguf_writer_begin(gw, in);
+    if (s == LS_OK)
+        s = gguf_writer_write_data(gw, w, sizeof w);
+    if (s == LS_OK)
+        s = gguf_writer_finish(gw);
+    gguf_writer_free(gw);
+    CHECK(s == LS_OK, "writing the NaN model: %s", ls_error_msg());
+    qmodel_params params = { 1, false, NULL, NULL };
+    qmodel_stats st;
+    s = qmodel_quantize(in, out, qmodel_preset_find("Q8_0"), &params, &st);
+    CHECK(s == LS_ERR_FORMAT, "NaN weights: status %s", ls_status_str(s));
+    CHECK(strstr(ls_error_msg(), "blk.0.ffn_up.weight") && strstr(ls_error_msg(), "row 2"),
+          "NaN weights: message names tensor and row: %s", ls_error_msg());
+    CHECK(!file_exists(out), "NaN weights: an output file was left");
+    if (s == LS_OK)
+        qmodel_stats_free(&st);
+    unlink(in);
+    unlink(out);
+}
+
 int main(void)
 {
     const char *shared = check_shared_dir();
@@ -437,5 +520,7 @@ int main(void)
 
     whole_file(shared, "Q4_K_M", false);
     whole_file(shared, "Q4_0", true);
+    alloc_failures(shared);
+    nan_weights();
     return check_done();
 }
