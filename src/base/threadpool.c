@@ -8,10 +8,12 @@
  *
  * Waiting: spin with a pause instruction for SPIN_ROUNDS checks (a few tens
  * of microseconds: jobs in a token loop arrive back to back), then sleep on
- * the condition variable. Shutdown is a generation bump with `stop` set. */
+ * the condition variable. Barriers and the caller's wait spin the same way,
+ * then yield the core. Shutdown is a generation bump with `stop` set. */
 #include "base/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -44,6 +46,17 @@ static inline void cpu_relax(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+/* Waiting for other threads: spin (cheapest when every thread has its own
+ * core), then give the core away with sched_yield() so that a machine with
+ * more runnable threads than cores still makes progress. */
+static inline void wait_step(int *spins)
+{
+    if (++*spins < SPIN_ROUNDS)
+        cpu_relax();
+    else
+        sched_yield();
 }
 
 static void *worker_main(void *argp)
@@ -147,9 +160,9 @@ void pool_run(pool *p, pool_fn fn, void *ctx)
 
     fn(ctx, 0, p->n_threads);
 
-    int want = p->n_threads - 1;
+    int want = p->n_threads - 1, spins = 0;
     while (atomic_load_explicit(&p->n_done, memory_order_acquire) < want)
-        cpu_relax();
+        wait_step(&spins);
 }
 
 void pool_barrier(pool *p)
@@ -162,7 +175,8 @@ void pool_barrier(pool *p)
         atomic_store_explicit(&p->barrier_count, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&p->barrier_phase, 1, memory_order_release);
     } else {
+        int spins = 0;
         while (atomic_load_explicit(&p->barrier_phase, memory_order_acquire) == phase)
-            cpu_relax();
+            wait_step(&spins);
     }
 }
