@@ -84,6 +84,40 @@ check "stories: llama tokenizer" grep -q "^tokenizer:     llama$" "$TMP/s.txt"
 "$BIN" info -m "$SHARED/models/vocab-deepseek-r1-qwen.gguf" >"$TMP/v.txt"
 check "vocab-only file says so" grep -q "vocabulary-only" "$TMP/v.txt"
 
+# a file localseek cannot run: unknown architecture, a Q2_K tensor, a name that needs JSON escaping
+python3 - "$TMP/odd.gguf" <<'EOF'
+import struct, sys
+def s(b): return struct.pack("<Q", len(b)) + b
+kv = [(b"general.architecture", 8, s(b"phi3")),
+      (b"general.name", 8, s(b'quote" back\\ tab\t nl\n bad\xff\xc3 end')),
+      (b"phi3.block_count", 4, struct.pack("<I", 3))]
+out = b"GGUF" + struct.pack("<IQQ", 3, 2, len(kv))
+for k, t, v in kv:
+    out += s(k) + struct.pack("<I", t) + v
+out += s(b"blk.0.q2k") + struct.pack("<IQQIQ", 2, 256, 2, 10, 0)   # Q2_K [256, 2] at offset 0
+out += s(b"norm") + struct.pack("<IQIQ", 1, 8, 0, 192)            # F32 [8] at offset 192
+out += b"\0" * (-len(out) % 32) + b"\0" * (192 + 32)
+open(sys.argv[1], "wb").write(out)
+EOF
+"$BIN" info -m "$TMP/odd.gguf" >"$TMP/odd.txt" 2>"$TMP/err.txt"
+check "odd: exit 0 ($(cat "$TMP/err.txt"))" test $? -eq 0
+check "odd: arch not supported" grep -q "^architecture:  phi3 (not supported by localseek)" "$TMP/odd.txt"
+check "odd: Q2_K flagged" grep -Eq "^  Q2_K +1 tensor .*not supported" "$TMP/odd.txt"
+check "odd: unsupported list" grep -q "^tensor support: NOT all supported; unsupported types: Q2_K$" "$TMP/odd.txt"
+check "odd: block count" grep -Eq "^  layers \(block count\) +3$" "$TMP/odd.txt"
+check "odd: control bytes and bad UTF-8 shown as ?" grep -qxF 'name:          quote" back\ tab? nl? bad?? end' "$TMP/odd.txt"
+"$BIN" info -m "$TMP/odd.gguf" --json >"$TMP/odd.json"
+check "odd: --json values" python3 - "$TMP/odd.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["architecture"] == "phi3" and d["architecture_supported"] is False, "arch"
+assert d["architecture_status"] == "unsupported", "status"
+assert d["all_tensor_types_supported"] is False and d["unsupported_tensor_types"] == ["Q2_K"], "types"
+assert d["name"] == 'quote" back\\ tab\t nl\n bad\ufffd\ufffd end', repr(d["name"])
+assert d["hyperparameters"]["block_count"] == 3 and d["hyperparameters"]["embedding_length"] is None, "hp"
+assert d["n_params"] == 256 * 2 + 8 and d["vocab_size"] is None, "params"
+EOF
+
 # a truncated copy: exit 1, one line, names the file
 head -c 5000 "$s" >"$TMP/cut.gguf"
 "$BIN" info -m "$TMP/cut.gguf" >"$TMP/out.txt" 2>"$TMP/err.txt"

@@ -215,16 +215,6 @@ static void fmt_float(char *buf, size_t n, float x)
     }
 }
 
-/* File strings for a terminal: control bytes become '?', at most `max` bytes. */
-static void print_plain(FILE *out, gguf_str s, size_t max)
-{
-    for (uint64_t i = 0; i < s.len && i < max; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
-    }
-    if (s.len > max)
-        fputs("...", out);
-}
 
 /* Length of the valid UTF-8 sequence at p (n bytes available), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -252,6 +242,26 @@ static size_t utf8_len(const unsigned char *p, size_t n)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
     return len;
+}
+
+/* File strings for a terminal: control bytes and invalid UTF-8 become '?',
+ * at most about `max` bytes. */
+static void print_plain(FILE *out, gguf_str s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    size_t n = s.len < max ? (size_t)s.len : max;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_len(p + i, (size_t)s.len - i);
+        if (len == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+            fputc('?', out);
+            i++;
+        } else {
+            fwrite(p + i, 1, len, out);
+            i += len;
+        }
+    }
+    if (s.len > max)
+        fputs("...", out);
 }
 
 /* A JSON string literal; invalid UTF-8 bytes become U+FFFD so the output always parses. */
@@ -304,7 +314,10 @@ static void print_human(FILE *out, const info_report *r)
     char a[64], b[64];
     fprintf(out, "file:          %s\n", r->path);
     fmt_bytes(a, sizeof a, r->file_size_bytes);
-    fprintf(out, "file size:     %s (%zu bytes)\n", a, r->file_size_bytes);
+    if (r->file_size_bytes < 1024)
+        fprintf(out, "file size:     %s\n", a);
+    else
+        fprintf(out, "file size:     %s (%zu bytes)\n", a, r->file_size_bytes);
     fprintf(out, "format:        GGUF version %" PRIu32 ", %" PRId64 " metadata keys, %" PRId64
                  " tensors, alignment %" PRIu32 "\n",
             r->version, r->n_kv, r->n_tensors, r->alignment);
@@ -328,6 +341,8 @@ static void print_human(FILE *out, const info_report *r)
     fmt_count(a, sizeof a, r->n_params);
     if (r->n_tensors == 0)
         fprintf(out, "parameters:    0 (no tensors: a vocabulary-only file)\n");
+    else if (r->n_params < 1000)
+        fprintf(out, "parameters:    %s\n", a);
     else
         fprintf(out, "parameters:    %s (%" PRIu64 ")\n", a, r->n_params);
 
