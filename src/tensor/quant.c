@@ -67,9 +67,10 @@ static void sym_pass(const float *x, const float *w, int n, float iscale, int nm
 }
 
 /* How many candidate scales a fit tries before refining, and how many
- * refinement rounds at most. Measured on golden-qwen2's weights: 7
- * candidates reach within 0.3 % of an exhaustive sweep over the same range
- * at a third of its cost; more rounds than 4 never helped. */
+ * refinement rounds at most. Measured on golden-qwen2's weights: with 7
+ * candidates the error is within 0.7 % of an exhaustive sweep over the same
+ * range (one that visits every distinct rounding), at under half its cost;
+ * more than 4 rounds never helped. */
 enum { N_CANDIDATES = 7, MAX_REFINE = 4 };
 
 float quant_fit_symmetric(const float *x, int n, int nmax, const float *w, int8_t *L)
