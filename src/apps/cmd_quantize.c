@@ -99,15 +99,18 @@ static void summary(const char *in, const char *out, const qmodel_preset *preset
            n_threads, n_threads == 1 ? "" : "s");
 
     /* tensor count per output type, in type-id order */
-    printf("  tensors: %lld:", (long long)st->n_tensors);
+    printf("  tensors: %lld (", (long long)st->n_tensors);
+    const char *sep = "";
     for (int t = 0; t < DT_COUNT; t++) {
         int64_t c = 0;
         for (int64_t i = 0; i < st->n_tensors; i++)
             c += st->tensors[i].to == (dtype)t;
-        if (c)
-            printf(" %s %lld", dtype_name((uint32_t)t), (long long)c);
+        if (c) {
+            printf("%s%s %lld", sep, dtype_name((uint32_t)t), (long long)c);
+            sep = ", ";
+        }
     }
-    printf("\n");
+    printf(")\n");
     if (st->n_fallbacks == 0) {
         printf("  fallbacks: none\n");
         return;
