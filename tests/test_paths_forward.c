@@ -52,9 +52,11 @@ static void batch_vs_single(const char *path, const char *label)
         CHECK(fwd_eval(a, toks, L, batched, true) == LS_OK, "batched eval: %s", ls_error_msg());
         for (int i = 0; i < L; i++)
             fwd_eval(b, toks + i, 1, single + (size_t)i * V, false);
-        double d = max_diff(batched, single, (size_t)L * V);
-        printf("%s path=%s len=%d max|batched-single|=%.2e\n", label, kern_get()->name, L, d);
-        CHECK(d < 2e-3, "%s: prompt of %d tokens: batched and single-token logits differ by %.3e", label, L, d);
+        double d = max_diff(batched, single, (size_t)L * V), scale = 0.0;
+        for (size_t i = 0; i < (size_t)L * V; i++)
+            scale = fmax(scale, fabs(batched[i]));
+        printf("%s path=%s len=%d max|batched-single|=%.2e max|logit|=%.1f\n", label, kern_get()->name, L, d, scale);
+        CHECK(d < 2e-4 * scale, "%s: prompt of %d tokens: batched and single-token logits differ by %.3e", label, L, d);
         CHECK(fwd_n_past(a) == L && fwd_n_past(b) == L, "positions counted");
 
         /* Re-use a prefix: rewind to half and redo the rest — same logits. */
@@ -63,7 +65,7 @@ static void batch_vs_single(const char *path, const char *label)
             float *again = ls_malloc(sizeof(float) * (size_t)(L - L / 2) * V);
             CHECK(fwd_eval(a, toks + L / 2, L - L / 2, again, true) == LS_OK, "eval after rewind");
             double d2 = max_diff(again, batched + (size_t)(L / 2) * V, (size_t)(L - L / 2) * V);
-            CHECK(d2 < 2e-3, "%s: rewind then re-evaluate differs by %.3e", label, d2);
+            CHECK(d2 < 2e-4 * scale, "%s: rewind then re-evaluate differs by %.3e", label, d2);
             ls_free(again);
         }
         fwd_free(a);
