@@ -16,28 +16,23 @@
 #include "apps/commands.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
+#include "model/arch.h"
 #include "tensor/dtype.h"
 
 /* ======================================================================== */
 /* What localseek can run                                                    */
 /* ======================================================================== */
 
-/* LIMITATION: this table belongs to the model layer (one row per architecture
- * table in src/model); move it there and call it from here once that exists. */
-static const struct {
-    const char *arch;
-    const char *status; /* "supported" or "planned" */
-} known_archs[] = {
-    { "llama", "supported" },
-    { "qwen2", "supported" },
-    { "qwen3", "planned" },
-};
-
+/* "supported" when the model layer has a row for the architecture
+ * (src/model/arch.c), "planned" for qwen3, "unsupported" otherwise. */
 static const char *arch_status(gguf_str arch)
 {
-    for (size_t i = 0; i < sizeof known_archs / sizeof known_archs[0]; i++)
-        if (gguf_str_eq(arch, known_archs[i].arch))
-            return known_archs[i].status;
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(arch.len < 63 ? arch.len : 63), arch.ptr);
+    if (arch.len < 63 && arch_find(name))
+        return "supported";
+    if (gguf_str_eq(arch, "qwen3"))
+        return "planned";
     return "unsupported";
 }
 
