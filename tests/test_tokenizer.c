@@ -251,8 +251,20 @@ static void test_unicode(void)
         CHECK(r == 0 && ref && n == strlen((char *)ref) && memcmp(dst, ref, n) == 0, "NFC of case %zu", k);
         free(ref);
     }
-    /* Invalid bytes pass through untouched and block composition. */
+    /* A long run of marks in reverse canonical order (the linear-time sort path). */
+    char marks[3 * 3 * 300 + 2] = "a";
+    size_t nm = 1;
+    for (int k = 0; k < 300; k++) {
+        memcpy(marks + nm, "\xcc\x81\xcc\x96\xcc\xa8", 6); /* U+0301 (230), U+0316 (220), U+0328 (202) */
+        nm += 6;
+    }
+    marks[nm] = 0;
     size_t n = 0;
+    tok_uni_nfc((const uint8_t *)marks, nm, &dst, &dst_cap, &n, &work, &work_cap);
+    utf8proc_uint8_t *ref = utf8proc_NFC((const utf8proc_uint8_t *)marks);
+    CHECK(ref && n == strlen((char *)ref) && memcmp(dst, ref, n) == 0, "NFC of 900 marks in reverse order");
+    free(ref);
+    /* Invalid bytes pass through untouched and block composition. */
     tok_uni_nfc((const uint8_t *)"e\xff\xcc\x81", 4, &dst, &dst_cap, &n, &work, &work_cap);
     CHECK(n == 4 && memcmp(dst, "e\xff\xcc\x81", 4) == 0, "invalid byte kept, no composition across it");
     CHECK(tok_uni_nfc_quick((const uint8_t *)"plain caf\xc3\xa9", 10), "NFC text passes the quick check");

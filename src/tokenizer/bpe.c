@@ -24,6 +24,7 @@
  * Nothing here allocates per token: the symbol array, heap and cache belong
  * to the per-call tok_work and grow only when a longer piece shows up.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,12 +43,10 @@
  * 0xAD) become U+0100, U+0101, ... in byte order. So space (0x20, the 33rd
  * such byte) is U+0120 "Ġ" and newline is U+010A "Ċ". */
 static int16_t cp_to_byte[0x144];
-static int bytelevel_ready;
+static pthread_once_t bytelevel_once = PTHREAD_ONCE_INIT;
 
-static void bytelevel_init(void)
+static void bytelevel_fill(void)
 {
-    if (bytelevel_ready)
-        return;
     for (int i = 0; i < 0x144; i++)
         cp_to_byte[i] = -1;
     int next = 256;
@@ -55,7 +54,11 @@ static void bytelevel_init(void)
         int self = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
         cp_to_byte[self ? b : next++] = (int16_t)b;
     }
-    bytelevel_ready = 1; /* idempotent: racing threads write the same values */
+}
+
+static void bytelevel_init(void)
+{
+    pthread_once(&bytelevel_once, bytelevel_fill);
 }
 
 long tok_bytelevel_decode(const char *s, size_t n, uint8_t *out)

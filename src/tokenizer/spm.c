@@ -88,6 +88,8 @@ static inline void try_pair(const tok_tokenizer *t, const uint8_t *s, const spm_
     if (r < 0)
         return;
     uint32_t size = sym[l].len + sym[r].len;
+    if (size > t->max_text_bytes) /* no token that long: skip hashing it (keeps long runs linear) */
+        return;
     int32_t id = tok_vocab_lookup(t, s + sym[l].start, size);
     if (id < 0)
         return;

@@ -98,7 +98,8 @@ struct tok_tokenizer {
     int32_t bos, eos, eot, eom, unk, pad;
     int32_t eog[TOK_MAX_EOG];
     int n_eog;
-    uint32_t max_piece_bytes;
+    uint32_t max_piece_bytes; /* longest decoded piece */
+    uint32_t max_text_bytes;  /* longest encoder string */
     const char *model_name;
 };
 

@@ -255,13 +255,13 @@ static ls_status build_strings(tok_tokenizer *t, const tok_spec *sp, const char 
     if (n_raw)
         log_warn("%s: %ld normal tokens are not in the byte-level alphabet; they are matched as raw text", label,
                  n_raw);
-    uint32_t max_piece = 0;
     for (int64_t i = 0; i < n; i++) {
-        uint32_t l = t->piece_off[i + 1] - t->piece_off[i];
-        if (l > max_piece)
-            max_piece = l;
+        uint32_t l = t->piece_off[i + 1] - t->piece_off[i], m = t->text_off[i + 1] - t->text_off[i];
+        if (l > t->max_piece_bytes)
+            t->max_piece_bytes = l;
+        if (m > t->max_text_bytes)
+            t->max_text_bytes = m;
     }
-    t->max_piece_bytes = max_piece;
     return LS_OK;
 }
 

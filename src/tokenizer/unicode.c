@@ -238,6 +238,50 @@ static int reserve_cps(int32_t **buf, size_t *cap, size_t need)
     return 0;
 }
 
+static unsigned ccc(int32_t cp)
+{
+    return utf8proc_get_property(cp)->combining_class;
+}
+
+/* Canonical ordering: each run of marks (combining class > 0) sorted by
+ * class, stably. Runs are short in real text (insertion sort); a long run
+ * gets a counting sort through `scratch` (room for n), so the cost stays
+ * linear whatever the input. */
+static void canonical_order(int32_t *cp, size_t n, int32_t *scratch)
+{
+    for (size_t a = 0; a < n;) {
+        if (ccc(cp[a]) == 0) {
+            a++;
+            continue;
+        }
+        size_t b = a + 1;
+        while (b < n && ccc(cp[b]) != 0)
+            b++;
+        if (b - a <= 16) {
+            for (size_t k = a + 1; k < b; k++) {
+                int32_t v = cp[k];
+                unsigned cv = ccc(v);
+                size_t x = k;
+                while (x > a && ccc(cp[x - 1]) > cv) {
+                    cp[x] = cp[x - 1];
+                    x--;
+                }
+                cp[x] = v;
+            }
+        } else {
+            size_t start[257] = { 0 };
+            for (size_t k = a; k < b; k++)
+                start[ccc(cp[k]) + 1]++;
+            for (int c = 1; c <= 256; c++)
+                start[c] += start[c - 1];
+            for (size_t k = a; k < b; k++)
+                scratch[start[ccc(cp[k])]++] = cp[k];
+            memcpy(cp + a, scratch, (b - a) * sizeof *cp);
+        }
+        a = b;
+    }
+}
+
 int tok_uni_nfc(const uint8_t *src, size_t n, uint8_t **dst, size_t *dst_cap, size_t *n_out,
                 int32_t **work, size_t *work_cap)
 {
@@ -278,37 +322,37 @@ int tok_uni_nfc(const uint8_t *src, size_t n, uint8_t **dst, size_t *dst_cap, si
                 break;
             j += len;
         }
-        /* Canonical decomposition expands by at most 18x in code points for
-         * pathological input (U+FDFA is compatibility-only, so in practice
-         * 4x); ask utf8proc for the size and retry once when short. */
-        size_t want = (j - start) + 8;
-        for (;;) {
-            if (reserve_cps(work, work_cap, want + 1))
-                return -1;
-            utf8proc_ssize_t r = utf8proc_decompose_custom(src + start, (utf8proc_ssize_t)(j - start), *work,
-                                                           (utf8proc_ssize_t)*work_cap - 1,
-                                                           UTF8PROC_STABLE | UTF8PROC_COMPOSE, NULL, NULL);
-            if (r < 0) {
-                /* Cannot happen: the chunk was validated above. Copy as is. */
-                if (reserve_bytes(dst, dst_cap, o + (j - start)))
-                    return -1;
-                memcpy(*dst + o, src + start, j - start);
-                o += j - start;
-                break;
+        /* Decompose character by character, order each run of combining
+         * marks, then let utf8proc compose and re-encode. (utf8proc's own
+         * string decomposition orders marks with an insertion sort, which is
+         * quadratic on a long run of marks: 200 KB of them took 20 s.) One
+         * character decomposes to at most 4 code points (U+1FAF, the most);
+         * the second half of the buffer is the sort's scratch. */
+        size_t max_cps = 4 * (j - start) + 1;
+        if (reserve_cps(work, work_cap, 2 * max_cps))
+            return -1;
+        int32_t *buf = *work;
+        size_t m = 0;
+        for (size_t k = start; k < j;) {
+            uint32_t c;
+            size_t l = tok_utf8_decode(src + k, j - k, &c);
+            utf8proc_ssize_t r = utf8proc_decompose_char((utf8proc_int32_t)c, buf + m, 4,
+                                                         UTF8PROC_STABLE | UTF8PROC_COMPOSE, NULL);
+            if (r < 1 || r > 4) { /* cannot happen for a valid code point; keep it */
+                buf[m] = (int32_t)c;
+                r = 1;
             }
-            if ((size_t)r > *work_cap - 1) {
-                want = (size_t)r;
-                continue;
-            }
-            utf8proc_ssize_t nb = utf8proc_reencode(*work, r, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-            if (nb < 0)
-                nb = 0;
-            if (reserve_bytes(dst, dst_cap, o + (size_t)nb))
-                return -1;
-            memcpy(*dst + o, *work, (size_t)nb);
-            o += (size_t)nb;
-            break;
+            m += (size_t)r;
+            k += l;
         }
+        canonical_order(buf, m, buf + max_cps);
+        utf8proc_ssize_t nb = utf8proc_reencode(buf, (utf8proc_ssize_t)m, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        if (nb < 0)
+            nb = 0;
+        if (reserve_bytes(dst, dst_cap, o + (size_t)nb))
+            return -1;
+        memcpy(*dst + o, *work, (size_t)nb);
+        o += (size_t)nb;
         anchor = SIZE_MAX;
         i = j;
     }
