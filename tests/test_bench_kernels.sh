@@ -6,8 +6,8 @@
 # has (LOCALSEEK_CPU), checks its results against the scalar reference
 # before timing (exit 0 means they matched), prints one key=value line per
 # result with the fields the README promises, --json is one valid array
-# with the same results, and bad usage or -m (model benchmarks are not
-# there yet) fail with a clear sentence. No timing is asserted.
+# with the same results, -m reaches the model benchmark, and bad usage
+# fails with a clear sentence. No timing is asserted.
 # Env: LOCALSEEK_BIN (the binary).
 set -u
 
@@ -58,10 +58,14 @@ if command -v python3 >/dev/null; then
     else bad "--json output is not a valid JSON array"; fi
 fi
 
-"$BIN" bench -m /nonexistent.gguf >"$tmp/out" 2>"$tmp/err"
+# -m goes to the model benchmark, which names the missing file
+"$BIN" bench -m "$tmp/nonexistent.gguf" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-if [ $rc -eq 1 ]; then ok; else bad "bench -m: exit $rc, expected 1"; fi
-has "bench -m says model benchmarks arrive with the engine" "$tmp/err" "arrive with the engine"
+if [ $rc -eq 1 ]; then ok; else bad "bench -m MISSING: exit $rc, expected 1"; cat "$tmp/err"; fi
+has "bench -m names the missing file" "$tmp/err" "nonexistent.gguf"
+"$BIN" bench --kernels -m "$tmp/x.gguf" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 2 ]; then ok; else bad "bench --kernels -m: exit $rc, expected 2"; fi
 
 "$BIN" bench >"$tmp/out" 2>"$tmp/err"
 rc=$?

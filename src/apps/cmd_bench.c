@@ -22,8 +22,8 @@
  * Output: one `key=value` line per result, or with --json one JSON array.
  * Exit status: 0 ok, 1 failure (no memory, mismatch), 2 bad usage.
  *
- * Model benchmarks (`-m MODEL`: tokens/s of prefill and decode) arrive with
- * the engine; bench_model() is their place.
+ * Model benchmarks (`-m MODEL`: tokens/s of prefill and decode) live in
+ * apps/bench_model.c; cmd_bench hands them the whole command line.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/bench_model.h"
 #include "apps/commands.h"
 #include "base/alloc.h"
 #include "base/log.h"
@@ -44,7 +45,6 @@
 
 typedef struct {
     bool kernels;
-    const char *model;
     int n_threads;
     bool json;
     bool quick;            /* few repetitions, small bandwidth probe: for tests */
@@ -60,7 +60,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: localseek bench --kernels [-t N] [--json] [--type T,T...] [--rows R] [--cols C] [--vecs V] [--quick]\n"
-            "       localseek bench -m MODEL        (model benchmarks: arrive with the engine)\n"
+            "       localseek bench -m MODEL [...]  (model speed: see localseek bench -m MODEL --help)\n"
             "\n"
             "  --kernels   memory bandwidth, int8 ceiling, and every weight type's decode (matrix x 1\n"
             "              vector, GB/s) and prefill (matrix x V vectors, GOPS) on the selected path\n"
@@ -440,15 +440,6 @@ static int bench_kernels(const bench_opts *o)
     return rc;
 }
 
-/* LIMITATION: model benchmarks (prefill and decode tokens/s of a GGUF model)
- * need the engine; this is where they go. */
-static int bench_model(const bench_opts *o)
-{
-    fprintf(stderr, "localseek bench: model benchmarks (-m %s) arrive with the engine; "
-                    "for now use --kernels\n", o->model);
-    return 1;
-}
-
 static bool parse_count(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
     char *end;
@@ -475,8 +466,24 @@ static bool parse_types(const char *list, bench_opts *o)
     return o->n_types > 0;
 }
 
+/* True if argv asks for a model benchmark (-m/--model) and not --kernels. */
+static bool wants_model(int argc, char **argv)
+{
+    bool model = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--kernels") == 0)
+            return false;
+        if (strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--model") == 0 || strncmp(argv[i], "--model=", 8) == 0)
+            model = true;
+    }
+    return model;
+}
+
 int cmd_bench(int argc, char **argv)
 {
+    /* Model benchmarks have their own options (apps/bench_model.h). */
+    if (wants_model(argc, argv))
+        return bench_model_main(argc, argv);
     bench_opts o = { .n_threads = plat_physical_cores(), .rows = 8960, .cols = 1536, .vecs = 512 };
     for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++)
         o.types[o.n_types++] = all_types[i];
@@ -493,12 +500,9 @@ int cmd_bench(int argc, char **argv)
             o.json = true;
         } else if (strcmp(a, "--quick") == 0) {
             o.quick = true;
-        } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) {
-            if (!val) {
-                fprintf(stderr, "localseek bench: %s needs a file name\n", a);
-                return 2;
-            }
-            o.model = argv[++i];
+        } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0 || strncmp(a, "--model=", 8) == 0) {
+            fprintf(stderr, "localseek bench: --kernels and -m are separate runs; run them one after the other\n");
+            return 2;
         } else if ((strcmp(a, "-t") == 0 || strcmp(a, "--threads") == 0) && val) {
             if (!parse_count(val, 1, 1024, &v)) {
                 fprintf(stderr, "localseek bench: thread count '%s' is not a number from 1 to 1024\n", val);
@@ -532,9 +536,7 @@ int cmd_bench(int argc, char **argv)
     }
     if (o.kernels)
         return bench_kernels(&o);
-    if (o.model)
-        return bench_model(&o);
-    fprintf(stderr, "localseek bench: say what to measure (--kernels)\n\n");
+    fprintf(stderr, "localseek bench: say what to measure (--kernels, or -m MODEL)\n\n");
     usage(stderr);
     return 2;
 }
