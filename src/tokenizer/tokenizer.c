@@ -514,14 +514,10 @@ static ls_status read_id(const gguf_file *f, const char *key, int64_t *out)
 
 static ls_status read_bool(const gguf_file *f, const char *key, int *out)
 {
-    bool b;
+    bool b = false;
     ls_status st = gguf_get_bool(f, key, &b);
-    if (st == LS_ERR_NOT_FOUND) {
-        *out = -1;
-        return LS_OK;
-    }
-    *out = b;
-    return st;
+    *out = st == LS_OK ? b : -1;
+    return st == LS_ERR_NOT_FOUND ? LS_OK : st; /* absent: the model's default */
 }
 
 ls_status tok_load(const gguf_file *f, tok_tokenizer **out)

@@ -43,8 +43,8 @@ enum {
  * start a well-formed UTF-8 sequence. */
 #define TOK_UTF8_INVALID 0xFFFFFFFFu
 
-/* Fills the table if needed; every other function here calls it implicitly
- * except tok_uni_class_bmp_fast users, which must call it first. */
+/* Fills the table once (thread-safe). The functions below call it; code
+ * that reads tok_uni_bmp directly must call it first. */
 void tok_uni_init(void);
 
 /* Decodes one character at s[0..n), n >= 1. Returns its length in bytes
@@ -70,9 +70,10 @@ extern uint8_t tok_uni_bmp[65536];
  * needed; *dst_cap is its capacity in bytes) and its length to *n_out, using
  * *work / *work_cap (code points) as scratch, also grown as needed. Bytes
  * that are not valid UTF-8 are copied unchanged and act as barriers.
- * Returns 0, or -1 when an allocation failed (the buffers stay valid).
- * Only the stretches around non-inert characters are handed to utf8proc;
- * pure ASCII or already-simple text is copied in one pass. */
+ * Returns 0, or -1 when an allocation failed (the buffers stay valid; the
+ * caller frees them with ls_free). Only the stretches around non-inert
+ * characters are normalized (utf8proc decomposes and composes, we order the
+ * marks); everything else is copied. Linear time in n for any input. */
 int tok_uni_nfc(const uint8_t *src, size_t n, uint8_t **dst, size_t *dst_cap, size_t *n_out,
                 int32_t **work, size_t *work_cap);
 
