@@ -698,6 +698,9 @@ static void test_limits_and_nomem(void)
     CHECK(tok_encode(t, text, strlen(text), 0, NULL, 0, &n) == LS_ERR_LIMIT && n == nf, "counting only");
     CHECK(tok_encode(t, "", 0, 0, NULL, 0, &n) == LS_OK && n == 0, "empty text, no ids");
     CHECK(tok_encode(t, NULL, 5, 0, ids, 4, &n) == LS_ERR_ARG, "NULL text refused");
+    CHECK(tok_encode(t, text, (size_t)TOK_MAX_TEXT_BYTES + 1, 0, ids, 4, &n) == LS_ERR_LIMIT && n == 0 &&
+              strstr(ls_error_msg(), "MiB"),
+          "a text over the per-call limit is refused before it is read");
     char out[4];
     size_t nb = 0;
     CHECK(tok_decode(t, full, nf, 0, out, 4, &nb) == LS_ERR_LIMIT && nb > 4, "decode: short buffer reported");

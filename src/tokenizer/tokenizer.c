@@ -412,7 +412,7 @@ static ls_status build(tok_tokenizer *t, const tok_spec *sp, const char *label)
 
     int32_t cand[3] = { t->eos, t->eot, t->eom };
     for (int k = 0; k < 3; k++)
-        if (cand[k] >= 0 && t->n_eog < TOK_MAX_EOG)
+        if (cand[k] >= 0 && !tok_is_eog(t, cand[k]) && t->n_eog < TOK_MAX_EOG)
             t->eog[t->n_eog++] = cand[k];
     for (size_t k = 0; k < sizeof eog_texts / sizeof eog_texts[0]; k++) {
         int32_t id = tok_find(t, eog_texts[k], strlen(eog_texts[k]));
@@ -700,6 +700,9 @@ ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, uns
     *n_out = 0;
     if (!tok || (!text && len) || (!out_ids && cap))
         return ls_error(LS_ERR_ARG, "tok_encode: NULL tokenizer, text or output array");
+    if (len > TOK_MAX_TEXT_BYTES) /* symbol positions are 32-bit; SentencePiece escaping triples spaces */
+        return ls_error(LS_ERR_LIMIT, "tok_encode: a text of %zu bytes is over the %d MiB limit of one call", len,
+                        TOK_MAX_TEXT_BYTES >> 20);
     tok_work w;
     memset(&w, 0, sizeof w);
     w.tok = tok;

@@ -89,11 +89,14 @@ ls_status tok_load(const gguf_file *f, tok_tokenizer **out);
 ls_status tok_load_file(const char *path, tok_tokenizer **out);
 void tok_free(tok_tokenizer *tok); /* tok_free(NULL) is a no-op */
 
+enum { TOK_MAX_TEXT_BYTES = 1 << 29 }; /* 512 MiB per tok_encode() call */
+
 /* Encodes text[0..len) (UTF-8; invalid bytes are kept and encoded as bytes).
  * Writes up to `cap` ids to out_ids and the total count to *n_out. If cap is
  * too small, the first `cap` ids are written, *n_out is the count needed, and
  * the result is LS_ERR_LIMIT, so a caller can size a buffer and retry (cap 0
- * and out_ids NULL just count). Other failures: LS_ERR_NOMEM, LS_ERR_ARG. */
+ * and out_ids NULL just count). Other failures: LS_ERR_NOMEM, LS_ERR_ARG, and
+ * LS_ERR_LIMIT with *n_out = 0 for a text over TOK_MAX_TEXT_BYTES. */
 ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t *out_ids,
                      size_t cap, size_t *n_out);
 
