@@ -9,7 +9,7 @@
  * The search (quant_fit_symmetric / quant_fit_affine, also used by the
  * K-quants in quant_k.c) works like this: a block's integers L depend on
  * the scale d, and for fixed L the best d is a least-squares formula
- * (d = sum x L / sum L^2). So we try 7 candidate scales around "largest
+ * (d = sum x L / sum L^2). So we try a few candidate scales around "largest
  * value on the end of the grid", keep the one whose least-squares fit
  * leaves the smallest error, then alternate "best L for d" / "best d for
  * L" until it settles. Finally d is rounded to F16 (what the file stores)
@@ -53,6 +53,20 @@ static void sym_pass(const float *x, const float *w, int n, float iscale, int nm
                      float *sl2)
 {
     float lo = (float)-nmax, hi = (float)(nmax - 1), a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    if (w == ones) { /* the common case, without the multiplications by 1 */
+        for (int i = 0; i < n; i += 2) {
+            float l0 = quant_round_clamp_f(iscale * x[i], lo, hi), l1 = quant_round_clamp_f(iscale * x[i + 1], lo, hi);
+            L[i] = (int8_t)l0;
+            L[i + 1] = (int8_t)l1;
+            a0 += x[i] * l0;
+            a1 += x[i + 1] * l1;
+            b0 += l0 * l0;
+            b1 += l1 * l1;
+        }
+        *sxl = a0 + a1;
+        *sl2 = b0 + b1;
+        return;
+    }
     for (int i = 0; i < n; i += 2) {
         float l0 = quant_round_clamp_f(iscale * x[i], lo, hi), l1 = quant_round_clamp_f(iscale * x[i + 1], lo, hi);
         L[i] = (int8_t)l0;
@@ -66,16 +80,13 @@ static void sym_pass(const float *x, const float *w, int n, float iscale, int nm
     *sl2 = b0 + b1;
 }
 
-/* How many candidate scales a fit tries before refining, and how many
- * refinement rounds at most. Measured on golden-qwen2's weights: with 7
- * candidates the error is within 0.7 % of an exhaustive sweep over the same
- * range (one that visits every distinct rounding), at under half its cost;
- * more than 4 rounds never helped. */
-enum { N_CANDIDATES = 7, MAX_REFINE = 4 };
+/* How many refinement rounds a fit does at most (more than 4 never helped
+ * on golden-qwen2's weights). */
+enum { MAX_REFINE = 4 };
 
-float quant_fit_symmetric(const float *x, int n, int nmax, const float *w, int8_t *L)
+float quant_fit_symmetric(const float *x, int n, int nmax, const float *w, int n_cand, int8_t *L)
 {
-    assert(n <= QUANT_FIT_MAX_N && n % 2 == 0);
+    assert(n <= QUANT_FIT_MAX_N && n % 2 == 0 && n_cand >= 2);
     if (!w)
         w = ones;
     float amax = 0, max = 0;
@@ -97,8 +108,8 @@ float quant_fit_symmetric(const float *x, int n, int nmax, const float *w, int8_
      * compared by cross-multiplying. */
     int8_t tmp[QUANT_FIT_MAX_N];
     float best_num = -1, best_den = 1, d = 0;
-    for (int c = 0; c < N_CANDIDATES; c++) {
-        float r = 2.0f * (float)c / (float)(N_CANDIDATES - 1) - 1.0f;
+    for (int c = 0; c < n_cand; c++) {
+        float r = 2.0f * (float)c / (float)(n_cand - 1) - 1.0f;
         float sxl, sl2;
         sym_pass(x, w, n, -((float)nmax + r) / max, nmax, tmp, &sxl, &sl2);
         if (sl2 > 0 && sxl * sxl * best_den > best_num * sl2) {
@@ -132,8 +143,9 @@ static double affine_solve(double sw, double sx, double sx2, double sl, double s
 {
     double D = sw * sl2 - sl * sl, dd, mm;
     if (D > 1e-9 * sw * sl2) {
-        dd = (sw * sxl - sx * sl) / D;
-        mm = (sl2 * sx - sl * sxl) / D;
+        double iD = 1 / D; /* one division: this runs for every candidate */
+        dd = (sw * sxl - sx * sl) * iD;
+        mm = (sl2 * sx - sl * sxl) * iD;
     } else {
         dd = 0;
         mm = sw > 0 ? sx / sw : 0;
@@ -157,6 +169,24 @@ static void affine_pass(const float *x, const float *w, int n, float iscale, flo
                         float *sl, float *sl2, float *sxl)
 {
     float hi = (float)nmax, a0 = 0, a1 = 0, b0 = 0, b1 = 0, c0 = 0, c1 = 0;
+    if (w == ones) { /* the common case, without the multiplications by 1 */
+        for (int i = 0; i < n; i += 2) {
+            float l0 = quant_round_clamp_f(iscale * (x[i] - origin), 0, hi);
+            float l1 = quant_round_clamp_f(iscale * (x[i + 1] - origin), 0, hi);
+            L[i] = (uint8_t)l0;
+            L[i + 1] = (uint8_t)l1;
+            a0 += l0;
+            a1 += l1;
+            b0 += l0 * l0;
+            b1 += l1 * l1;
+            c0 += l0 * x[i];
+            c1 += l1 * x[i + 1];
+        }
+        *sl = a0 + a1;
+        *sl2 = b0 + b1;
+        *sxl = c0 + c1;
+        return;
+    }
     for (int i = 0; i < n; i += 2) {
         float l0 = quant_round_clamp_f(iscale * (x[i] - origin), 0, hi);
         float l1 = quant_round_clamp_f(iscale * (x[i + 1] - origin), 0, hi);
@@ -176,9 +206,9 @@ static void affine_pass(const float *x, const float *w, int n, float iscale, flo
 }
 
 float quant_fit_affine(const float *x, int n, int nmax, const float *w, int m_nonpositive, float rlo, float rhi,
-                       uint8_t *L, float *m_out)
+                       int n_cand, uint8_t *L, float *m_out)
 {
-    assert(n <= QUANT_FIT_MAX_N && n % 2 == 0 && rlo > -nmax && rhi >= rlo);
+    assert(n <= QUANT_FIT_MAX_N && n % 2 == 0 && rlo > -nmax && rhi >= rlo && n_cand >= 2);
     if (!w)
         w = ones;
     float min = x[0], max = x[0];
@@ -206,7 +236,7 @@ float quant_fit_affine(const float *x, int n, int nmax, const float *w, int m_no
     uint8_t tmp[QUANT_FIT_MAX_N];
     double best_err = DBL_MAX;
     float best_d = 0, best_m = min;
-    const int nc = N_CANDIDATES;
+    const int nc = n_cand;
     for (int c = 0; c < nc + MAX_REFINE; c++) {
         float sl, sl2, sxl;
         if (c < nc) {
@@ -512,7 +542,7 @@ static void quality_q4_0(const float *x, block_q4_0 *b, int64_t nb)
     for (int64_t i = 0; i < nb; i++, b++, x += 32) {
         int8_t L[32];
         uint8_t q[32];
-        float d = quant_fit_symmetric(x, 32, 8, NULL, L);
+        float d = quant_fit_symmetric(x, 32, 8, NULL, QUANT_FIT_CANDIDATES, L);
         b->d = settle_symmetric(x, 8, d, q);
         pack_nibbles(q, b->qs);
     }
@@ -523,7 +553,7 @@ static void quality_q5_0(const float *x, block_q5_0 *b, int64_t nb)
     for (int64_t i = 0; i < nb; i++, b++, x += 32) {
         int8_t L[32];
         uint8_t q[32];
-        float d = quant_fit_symmetric(x, 32, 16, NULL, L);
+        float d = quant_fit_symmetric(x, 32, 16, NULL, QUANT_FIT_CANDIDATES, L);
         b->d = settle_symmetric(x, 16, d, q);
         pack_nibbles(q, b->qs);
         pack_fifth_bits(q, b->qh);
@@ -545,7 +575,7 @@ static void quality_q4_1(const float *x, block_q4_1 *b, int64_t nb)
     for (int64_t i = 0; i < nb; i++, b++, x += 32) {
         uint8_t L[32], q[32];
         float m;
-        float d = quant_fit_affine(x, 32, 15, NULL, 0, -1.0f, 1.0f, L, &m);
+        float d = quant_fit_affine(x, 32, 15, NULL, 0, -1.0f, 1.0f, QUANT_FIT_CANDIDATES, L, &m);
         settle_affine(x, 15, d, m, &b->d, &b->m, q);
         pack_nibbles(q, b->qs);
     }
@@ -556,7 +586,7 @@ static void quality_q5_1(const float *x, block_q5_1 *b, int64_t nb)
     for (int64_t i = 0; i < nb; i++, b++, x += 32) {
         uint8_t L[32], q[32];
         float m;
-        float d = quant_fit_affine(x, 32, 31, NULL, 0, -1.0f, 1.0f, L, &m);
+        float d = quant_fit_affine(x, 32, 31, NULL, 0, -1.0f, 1.0f, QUANT_FIT_CANDIDATES, L, &m);
         settle_affine(x, 31, d, m, &b->d, &b->m, q);
         pack_nibbles(q, b->qs);
         pack_fifth_bits(q, b->qh);

@@ -33,7 +33,15 @@ static inline int quant_round_clamp(float v, int lo, int hi)
     return quant_nearest(v);
 }
 
-enum { QUANT_FIT_MAX_N = 64 }; /* longest group the fits accept */
+enum {
+    QUANT_FIT_MAX_N = 64, /* longest group the fits accept */
+    /* Candidate scales a fit tries before refining. Measured on golden-qwen2's
+     * weights: 7 come within 0.7 % of the error of an exhaustive sweep over
+     * the same range (one that visits every distinct rounding) at under half
+     * its cost. At 6 bits and more, 3 lose only 0.2 %. */
+    QUANT_FIT_CANDIDATES = 7,
+    QUANT_FIT_CANDIDATES_FINE = 3,
+};
 
 /* The same in float arithmetic, without branches: both comparisons compile
  * to min/max instructions (NaN becomes lo), and adding and subtracting
@@ -52,9 +60,10 @@ static inline float quant_round_clamp_f(float v, float lo, float hi)
  * that put the largest |x| between nmax - 1 and nmax + 1 steps from zero,
  * keeps the one whose least-squares d leaves the least error, then
  * alternates "best L for d" / "best d for L" until nothing improves. Minimizes sum w[i] (x[i] - d L[i])^2 (w NULL: all 1).
+ * n_cand (>= 2) candidates are tried, evenly spaced over that range.
  * n even, <= QUANT_FIT_MAX_N. Returns d; L holds the integers (not offset).
  * All-zero input gives d = 0. */
-float quant_fit_symmetric(const float *x, int n, int nmax, const float *w, int8_t *L);
+float quant_fit_symmetric(const float *x, int n, int nmax, const float *w, int n_cand, int8_t *L);
 
 /* Affine fit: x[i] ~ d * L[i] + m with L in [0, nmax], d >= 0. With
  * m_nonpositive the offset is kept <= 0 (the K-quants store it as
@@ -62,7 +71,7 @@ float quant_fit_symmetric(const float *x, int n, int nmax, const float *w, int8_
  * scale puts the maximum between nmax + rlo and nmax + rhi steps up,
  * fitting d and m by least squares for each, then alternates as above. n <= QUANT_FIT_MAX_N. Returns d and sets *m. */
 float quant_fit_affine(const float *x, int n, int nmax, const float *w, int m_nonpositive, float rlo, float rhi,
-                       uint8_t *L, float *m);
+                       int n_cand, uint8_t *L, float *m);
 
 /* K-quants (quant_k.c). n is a multiple of 256. */
 void quant_dequantize_q4_k(const void *src, float *dst, int64_t n);

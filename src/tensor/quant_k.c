@@ -154,38 +154,50 @@ static void code_pair(float v, float step, int *lo, int *hi)
 }
 
 /* Sub-block x has the float fit (scale, min); with the block's steps d and
- * dmin, tries the codes just below and above each (four pairs at most),
- * keeps the pair that leaves the least error (integers in L) and returns it.
- * When the block's values are so small that d rounded to zero in F16, only
- * the offset is left: its code is chosen for the sub-block's mean instead. */
+ * dmin, tries the codes just below and above each (four pairs at most) and
+ * keeps the pair that leaves the least error; L gets its integers and the
+ * error is returned. The four trials run in one loop (four independent sums
+ * keep the adder busy); only the winner's integers are written. When the
+ * block's values are so small that d rounded to zero in F16, only the
+ * offset is left: its code is chosen for the sub-block's mean instead. */
 static float affine_best_codes(const float *x, float scale, float min, float d, float dmin, int nmax, uint8_t *sc,
                                uint8_t *mc, uint8_t *L)
 {
-    uint8_t tmp[32];
-    int s_lo, s_hi, m_lo, m_hi;
-    code_pair(scale, d, &s_lo, &s_hi);
+    int s_code[2], m_code[2];
+    code_pair(scale, d, &s_code[0], &s_code[1]);
     if (d == 0) {
         float mean = 0;
         for (int i = 0; i < 32; i++)
             mean += x[i];
         min = -mean / 32;
     }
-    code_pair(min, dmin, &m_lo, &m_hi);
-    float best = -1;
-    for (int s = s_lo; s <= s_hi; s++)
-        for (int m = m_lo; m <= m_hi; m++) {
-            float e = affine_requant(x, d * (float)s, dmin * (float)m, nmax, best < 0 ? L : tmp);
-            if (best < 0) {
-                best = e;
-                *sc = (uint8_t)s;
-                *mc = (uint8_t)m;
-            } else if (e < best) {
-                best = e;
-                *sc = (uint8_t)s;
-                *mc = (uint8_t)m;
-                memcpy(L, tmp, 32);
-            }
+    code_pair(min, dmin, &m_code[0], &m_code[1]);
+    float s0 = d * (float)s_code[0], s1 = d * (float)s_code[1];
+    float o0 = dmin * (float)m_code[0], o1 = dmin * (float)m_code[1];
+    float i0 = s0 > 0 ? 1.0f / s0 : 0.0f, i1 = s1 > 0 ? 1.0f / s1 : 0.0f, hi = (float)nmax;
+    float e00 = 0, e01 = 0, e10 = 0, e11 = 0; /* e<scale code><min code> */
+    for (int i = 0; i < 32; i++) {
+        float a0 = x[i] + o0, a1 = x[i] + o1;
+        float r00 = s0 * quant_round_clamp_f(a0 * i0, 0, hi) - a0;
+        float r01 = s0 * quant_round_clamp_f(a1 * i0, 0, hi) - a1;
+        float r10 = s1 * quant_round_clamp_f(a0 * i1, 0, hi) - a0;
+        float r11 = s1 * quant_round_clamp_f(a1 * i1, 0, hi) - a1;
+        e00 += r00 * r00;
+        e01 += r01 * r01;
+        e10 += r10 * r10;
+        e11 += r11 * r11;
+    }
+    float e[4] = { e00, e01, e10, e11 }, best = e00;
+    int k_best = 0;
+    for (int k = 1; k < 4; k++)
+        if (e[k] < best) {
+            best = e[k];
+            k_best = k;
         }
+    int bs = k_best >> 1, bm = k_best & 1;
+    *sc = (uint8_t)s_code[bs];
+    *mc = (uint8_t)m_code[bm];
+    affine_requant(x, bs ? s1 : s0, bm ? o1 : o0, nmax, L);
     return best;
 }
 
@@ -208,7 +220,7 @@ static void affine_superblock(const float *x, int nmax, ls_f16 *d_out, ls_f16 *d
     float scale[8], min[8], max_scale = 0, max_min = 0;
     for (int j = 0; j < 8; j++) {
         float m;
-        scale[j] = quant_fit_affine(x + 32 * j, 32, nmax, NULL, 1, -1.0f, 1.0f, L + 32 * j, &m);
+        scale[j] = quant_fit_affine(x + 32 * j, 32, nmax, NULL, 1, -1.0f, 1.0f, QUANT_FIT_CANDIDATES, L + 32 * j, &m);
         min[j] = -m; /* >= 0 */
         if (scale[j] > max_scale)
             max_scale = scale[j];
@@ -325,23 +337,39 @@ static float sym16_requant(const float *x, float s, int8_t *L)
     return e0 + e1;
 }
 
-static float sym16_best_code(const float *x, float d, int8_t *code, int8_t *L)
+/* Sub-block x has the float scale `scale`; with the block's step d, tries
+ * the code nearest scale / d and its two neighbours in one loop, keeps the
+ * best (its integers in L) and returns its error. */
+static float sym16_best_code(const float *x, float scale, float d, int8_t *code, int8_t *L)
 {
-    int8_t tmp[16];
-    int c0 = *code;
-    float best = sym16_requant(x, d * (float)c0, L);
-    for (int dc = -1; dc <= 1; dc += 2) {
-        int c = c0 + dc;
-        if (c < -128 || c > 127)
-            continue;
-        float e = sym16_requant(x, d * (float)c, tmp);
-        if (e < best) {
-            best = e;
-            *code = (int8_t)c;
-            memcpy(L, tmp, 16);
-        }
+    int c[3] = { 0, 0, 0 };
+    if (d != 0) {
+        int r = quant_round_clamp(scale / d, -128, 127);
+        c[0] = r > -128 ? r - 1 : r;
+        c[1] = r;
+        c[2] = r < 127 ? r + 1 : r;
     }
-    return best;
+    float s[3], is[3], e[3] = { 0, 0, 0 };
+    for (int k = 0; k < 3; k++) {
+        s[k] = d * (float)c[k];
+        is[k] = s[k] != 0 ? 1.0f / s[k] : 0.0f;
+    }
+    for (int i = 0; i < 16; i++) {
+        float r0 = s[0] * quant_round_clamp_f(x[i] * is[0], -32, 31) - x[i];
+        float r1 = s[1] * quant_round_clamp_f(x[i] * is[1], -32, 31) - x[i];
+        float r2 = s[2] * quant_round_clamp_f(x[i] * is[2], -32, 31) - x[i];
+        e[0] += r0 * r0;
+        e[1] += r1 * r1;
+        e[2] += r2 * r2;
+    }
+    int k = 1; /* the rounded code wins ties */
+    if (e[0] < e[k])
+        k = 0;
+    if (e[2] < e[k])
+        k = 2;
+    *code = (int8_t)c[k];
+    sym16_requant(x, s[k], L);
+    return e[k];
 }
 
 void quant_quantize_q6_k(const float *x, void *dst, int64_t n)
@@ -351,7 +379,7 @@ void quant_quantize_q6_k(const float *x, void *dst, int64_t n)
         int8_t L[QK_K], code[16];
         float scale[16], max_scale = 0, amax = 0;
         for (int j = 0; j < 16; j++) {
-            scale[j] = quant_fit_symmetric(x + 16 * j, 16, 32, NULL, L + 16 * j);
+            scale[j] = quant_fit_symmetric(x + 16 * j, 16, 32, NULL, QUANT_FIT_CANDIDATES_FINE, L + 16 * j);
             if (fabsf(scale[j]) > amax) {
                 amax = fabsf(scale[j]);
                 max_scale = scale[j];
@@ -364,34 +392,29 @@ void quant_quantize_q6_k(const float *x, void *dst, int64_t n)
         /* The largest sub-scale becomes code -128 (the long end of int8). */
         ls_f16 dh = f32_to_f16(max_scale / -128.0f);
         float d = f16_to_f32(dh), err = 0;
-        for (int j = 0; j < 16; j++) {
-            code[j] = (int8_t)(d != 0 ? quant_round_clamp(scale[j] / d, -128, 127) : 0);
-            err += sym16_best_code(x + 16 * j, d, &code[j], L + 16 * j);
-        }
-        /* Refit d by least squares over the block with codes and integers fixed. */
-        for (int iter = 0; iter < 2; iter++) {
-            double saa = 0, sax = 0;
-            for (int j = 0; j < 16; j++)
-                for (int k = 0; k < 16; k++) {
-                    double a = (double)code[j] * L[16 * j + k];
-                    saa += a * a;
-                    sax += a * x[16 * j + k];
-                }
-            if (saa == 0)
-                break;
+        for (int j = 0; j < 16; j++)
+            err += sym16_best_code(x + 16 * j, scale[j], d, &code[j], L + 16 * j);
+        /* Refit d by least squares over the block with codes and integers
+         * fixed, choose the codes again, keep it if it helps (a second round
+         * gains under 0.1 %). */
+        double saa = 0, sax = 0;
+        for (int j = 0; j < 16; j++)
+            for (int k = 0; k < 16; k++) {
+                double a = (double)code[j] * L[16 * j + k];
+                saa += a * a;
+                sax += a * x[16 * j + k];
+            }
+        if (saa > 0) {
             ls_f16 ndh = f32_to_f16((float)(sax / saa));
             float nd = f16_to_f32(ndh), nerr = 0;
             int8_t ncode[16], nL[QK_K];
-            memcpy(ncode, code, 16);
             for (int j = 0; j < 16; j++)
-                nerr += sym16_best_code(x + 16 * j, nd, &ncode[j], nL + 16 * j);
-            if (!(nerr < err))
-                break;
-            err = nerr;
-            dh = ndh;
-            d = nd;
-            memcpy(code, ncode, 16);
-            memcpy(L, nL, QK_K);
+                nerr += sym16_best_code(x + 16 * j, scale[j], nd, &ncode[j], nL + 16 * j);
+            if (nerr < err) {
+                dh = ndh;
+                memcpy(code, ncode, 16);
+                memcpy(L, nL, QK_K);
+            }
         }
         b->d = dh;
         memcpy(b->scales, code, 16);
