@@ -13,7 +13,9 @@
  *     (i < n/8 || i >= 7n/8 || (i - n/8) % 3 == 2);
  *   - a row length the chosen type's block does not divide falls back to a
  *     32-element type of similar size: Q4_K -> Q5_0, Q5_K -> Q5_1,
- *     Q6_K -> Q8_0, and F16 if 32 does not divide it either.
+ *     Q6_K -> Q8_0, and F16 if 32 does not divide it either (llama.cpp
+ *     gives up on a file whose rows do not fit a 32-element preset such as
+ *     Q8_0; we keep such tensors in F16 and say so).
  * qmodel_plan() applies these rules without touching tensor data, so tests
  * can compare decisions with files made by llama.cpp.
  *
