@@ -9,10 +9,11 @@
  *
  * qmodel_quantize() declares every tensor to a gguf_writer in file order,
  * begins the output, then for each tensor either passes the mapped bytes
- * straight through (type unchanged) or converts it: the rows are shared out
- * to the pool's threads, each of which reads a row to F32 in its own
- * scratch buffer, checks it is finite, and quantizes it into the tensor's
- * output buffer. The buffer grows to the largest output tensor and is
+ * straight through (type unchanged) or converts it: the pool's threads take
+ * chunks of rows from a shared counter, read each row to F32 in their own
+ * scratch buffer, check it is finite, and quantize it into the tensor's
+ * output buffer (rows are independent, so the result does not depend on the
+ * thread count). The buffer grows to the largest output tensor and is
  * reused. Nothing else scales with the model.
  */
 #include "tensor/qmodel.h"
@@ -266,32 +267,45 @@ typedef struct {
     size_t row_bytes_in, row_bytes_out;
     float **scratch;            /* one row of floats per thread */
     bool reference_rounding;
+    atomic_llong next_row;      /* first row not yet taken by a thread */
     atomic_llong bad_row;       /* first row found with a non-finite value, or -1 */
 } convert_job;
 
+/* Rows are handed out in small chunks from a shared counter rather than in
+ * equal shares: on a laptop with fast and slow cores, or a machine busy with
+ * something else, equal shares would leave every thread waiting for the
+ * slowest. A chunk is ~64 K weights, so the counter is touched rarely. */
 static void convert_rows(void *ctx, int ith, int nth)
 {
+    (void)nth;
     convert_job *j = ctx;
-    long begin, end;
-    pool_share((long)j->n_rows, ith, nth, &begin, &end);
     int64_t ne0 = j->p->ne[0];
+    long long chunk = 65536 / ne0 > 1 ? 65536 / ne0 : 1;
     float *row = j->scratch[ith];
     const uint8_t *src = j->t->data;
-    for (long r = begin; r < end; r++) {
-        quant_dequantize_row(j->p->from, src + (size_t)r * j->row_bytes_in, row, ne0);
-        bool finite = true;
-        for (int64_t k = 0; k < ne0; k++)
-            finite &= isfinite(row[k]) != 0;
-        if (!finite) {
-            long long expected = -1;
-            atomic_compare_exchange_strong(&j->bad_row, &expected, (long long)r);
+    for (;;) {
+        long long begin = atomic_fetch_add(&j->next_row, chunk);
+        if (begin >= j->n_rows || atomic_load(&j->bad_row) >= 0)
             return;
+        long long end = begin + chunk < j->n_rows ? begin + chunk : j->n_rows;
+        for (long long r = begin; r < end; r++) {
+            quant_dequantize_row(j->p->from, src + (size_t)r * j->row_bytes_in, row, ne0);
+            bool finite = true;
+            for (int64_t k = 0; k < ne0; k++)
+                finite &= isfinite(row[k]) != 0;
+            if (!finite) {
+                /* keep the lowest bad row, whichever thread finds it */
+                long long seen = atomic_load(&j->bad_row);
+                while ((seen < 0 || r < seen) && !atomic_compare_exchange_weak(&j->bad_row, &seen, r))
+                    ;
+                return;
+            }
+            uint8_t *dst = j->out + (size_t)r * j->row_bytes_out;
+            if (j->reference_rounding)
+                quant_quantize_row_ref(j->p->to, row, dst, ne0);
+            else
+                quant_quantize_row(j->p->to, row, dst, ne0);
         }
-        uint8_t *dst = j->out + (size_t)r * j->row_bytes_out;
-        if (j->reference_rounding)
-            quant_quantize_row_ref(j->p->to, row, dst, ne0);
-        else
-            quant_quantize_row(j->p->to, row, dst, ne0);
     }
 }
 
@@ -405,6 +419,7 @@ ls_status qmodel_quantize(const char *in_path, const char *out_path, const qmode
                 .scratch = scratch,
                 .reference_rounding = params && params->reference_rounding,
             };
+            atomic_init(&job.next_row, 0);
             atomic_init(&job.bad_row, -1);
             pool_run(tp, convert_rows, &job);
             long long bad = atomic_load(&job.bad_row);
