@@ -10,8 +10,9 @@
  * we decode normal tokens to the raw bytes they stand for at load, so the
  * encoder works on raw bytes and never maps characters. `piece` is what
  * decoding prints: the same arena for BPE; for SentencePiece a second arena
- * where "▁" became a space and <0x41> became the byte 'A'. `gguf_text`
- * keeps the strings exactly as stored, for tok_vocab_text() and tok_find().
+ * where "▁" became a space and <0x41> became the byte 'A'. Special tokens
+ * keep their text as stored in both. (The stored form of a byte-level
+ * normal token, "Ġworld", is not kept: nothing needs it after loading.)
  */
 #ifndef LS_TOK_INTERNAL_H
 #define LS_TOK_INTERNAL_H
@@ -80,8 +81,6 @@ struct tok_tokenizer {
     char *text;          /* encoder strings (raw bytes for BPE normal tokens) */
     uint32_t *piece_off; /* [n_vocab + 1] into piece */
     char *piece;         /* decoder strings */
-    uint32_t *gguf_off;  /* [n_vocab + 1] into gguf_text */
-    char *gguf_text;     /* strings as stored in the file */
 
     tok_vslot *vhash;    /* encoder strings of normal tokens -> id */
     uint32_t vmask;

@@ -79,7 +79,7 @@ void *tok_alloc_table(size_t n_bytes)
 
 static tok_vslot *new_table(uint32_t size)
 {
-    tok_vslot *tab = tok_alloc_table((size_t)size * sizeof *tab);
+    tok_vslot *tab = tok_alloc_table((size_t)size * sizeof *tab); /* zeroed; then marked empty */
     if (tab)
         for (uint32_t i = 0; i < size; i++)
             tab[i].id = -1;
@@ -185,11 +185,9 @@ static ls_status build_strings(tok_tokenizer *t, const tok_spec *sp, const char 
         return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.tokens holds %" PRIu64 " bytes of text, expected under 4 GiB",
                         label, total);
     size_t nb = (size_t)total + 1;
-    t->gguf_text = ls_malloc(nb);
     t->text = ls_malloc(nb);
-    t->gguf_off = ls_malloc((size_t)(n + 1) * sizeof(uint32_t));
     t->text_off = ls_malloc((size_t)(n + 1) * sizeof(uint32_t));
-    if (!t->gguf_text || !t->text || !t->gguf_off || !t->text_off)
+    if (!t->text || !t->text_off)
         return ls_error(LS_ERR_NOMEM, "%s: out of memory for %" PRId64 " tokens", label, n);
     if (t->model == TOK_MODEL_SPM) {
         t->piece = ls_malloc(nb);
@@ -197,18 +195,14 @@ static ls_status build_strings(tok_tokenizer *t, const tok_spec *sp, const char 
         if (!t->piece || !t->piece_off)
             return ls_error(LS_ERR_NOMEM, "%s: out of memory for %" PRId64 " tokens", label, n);
     }
-    uint32_t go = 0, to = 0, po = 0;
+    uint32_t to = 0, po = 0;
     long n_raw = 0;
     it = tok_striter_begin(&sp->tokens);
     for (int64_t i = 0; i < n; i++) {
         gguf_str ts = tok_striter_next(&it);
         const char *s = ts.ptr;
         size_t len = (size_t)ts.len;
-        if (len)
-            memcpy(t->gguf_text + go, s, len);
-        t->gguf_off[i] = go;
         t->text_off[i] = to;
-        go += (uint32_t)len;
         uint8_t type = t->type[i];
         if (t->model == TOK_MODEL_BPE && is_normal(type)) {
             long d = tok_bytelevel_decode(s, len, (uint8_t *)t->text + to);
@@ -244,7 +238,6 @@ static ls_status build_strings(tok_tokenizer *t, const tok_spec *sp, const char 
             }
         }
     }
-    t->gguf_off[n] = go;
     t->text_off[n] = to;
     if (t->model == TOK_MODEL_SPM) {
         t->piece_off[n] = po;
@@ -275,8 +268,6 @@ static void tok_free_fields(tok_tokenizer *t)
     ls_free(t->score);
     ls_free(t->text);
     ls_free(t->text_off);
-    ls_free(t->gguf_text);
-    ls_free(t->gguf_off);
     ls_free(t->vhash);
     ls_free(t->mhash);
     ls_free(t->trie);
@@ -341,29 +332,28 @@ static ls_status build(tok_tokenizer *t, const tok_spec *sp, const char *label)
     if ((st = build_strings(t, sp, label)))
         return st;
 
-    /* Hash all strings first, then insert with the slot of a later token
-     * prefetched: the table does not fit in the CPU caches, and overlapping
-     * the misses makes this loop several times faster. */
+    /* Insert with the slot of a token AHEAD positions later prefetched
+     * (its hash kept in a small ring): the table does not fit in the CPU
+     * caches, and overlapping the misses makes this loop several times
+     * faster. */
     uint32_t size = tok_table_size(n);
     t->vhash = new_table(size);
-    uint64_t *hs = ls_malloc((size_t)n * sizeof *hs);
-    if (!t->vhash || !hs) {
-        ls_free(hs);
+    if (!t->vhash)
         return ls_error(LS_ERR_NOMEM, "%s: out of memory for the vocabulary index", label);
-    }
     t->vmask = size - 1;
-    for (int32_t i = 0; i < t->n_vocab; i++) {
-        uint32_t o = t->text_off[i];
-        hs[i] = tok_hash_bytes(t->text + o, t->text_off[i + 1] - o);
-    }
     enum { AHEAD = 16 };
-    for (int32_t i = 0; i < t->n_vocab; i++) {
-        if (i + AHEAD < t->n_vocab)
-            __builtin_prefetch(&t->vhash[(uint32_t)hs[i + AHEAD] & t->vmask]);
-        if (is_normal(t->type[i]) && t->text_off[i + 1] > t->text_off[i])
-            hash_insert(t, i, hs[i]);
+    uint64_t ring[AHEAD];
+    for (int32_t i = 0; i < t->n_vocab + AHEAD; i++) {
+        int32_t k = i - AHEAD; /* its ring slot is about to be reused by i */
+        if (k >= 0 && is_normal(t->type[k]) && t->text_off[k + 1] > t->text_off[k])
+            hash_insert(t, k, ring[k % AHEAD]);
+        if (i < t->n_vocab) {
+            uint32_t o = t->text_off[i];
+            uint64_t h = tok_hash_bytes(t->text + o, t->text_off[i + 1] - o);
+            __builtin_prefetch(&t->vhash[(uint32_t)h & t->vmask]);
+            ring[i % AHEAD] = h;
+        }
     }
-    ls_free(hs);
 
     if ((st = check_id(label, "bos_token_id", sp->bos, n, &t->bos)) ||
         (st = check_id(label, "eos_token_id", sp->eos, n, &t->eos)) ||
@@ -388,7 +378,7 @@ static ls_status build(tok_tokenizer *t, const tok_spec *sp, const char *label)
         for (int32_t i = t->n_vocab - 1; i >= 0; i--) { /* backwards: the first id wins */
             if (t->type[i] != TOK_TYPE_BYTE)
                 continue;
-            int b = parse_byte_token(t->gguf_text + t->gguf_off[i], t->gguf_off[i + 1] - t->gguf_off[i]);
+            int b = parse_byte_token(t->text + t->text_off[i], t->text_off[i + 1] - t->text_off[i]);
             if (b >= 0)
                 t->byte_id[b] = i;
         }
@@ -401,12 +391,12 @@ static ls_status build(tok_tokenizer *t, const tok_spec *sp, const char *label)
     t->trie[0] = (tok_trie_node){ .child = -1, .sibling = -1, .token = -1, .byte = 0 };
     t->n_trie = 1;
     for (int32_t i = 0; i < t->n_vocab; i++) {
-        uint32_t o = t->gguf_off[i], l = t->gguf_off[i + 1] - o;
+        uint32_t o = t->text_off[i], l = t->text_off[i + 1] - o; /* special texts are stored as is */
         if (!is_special(t->type[i]) || l == 0)
             continue;
-        if ((st = trie_add(t, t->gguf_text + o, l, i, &cap)))
+        if ((st = trie_add(t, t->text + o, l, i, &cap)))
             return st;
-        uint8_t b0 = (uint8_t)t->gguf_text[o];
+        uint8_t b0 = (uint8_t)t->text[o];
         t->trie_first[b0 >> 3] |= (uint8_t)(1u << (b0 & 7));
     }
 
@@ -778,16 +768,6 @@ bool tok_is_eog(const tok_tokenizer *tok, int32_t id)
         if (tok->eog[k] == id)
             return true;
     return false;
-}
-
-const char *tok_vocab_text(const tok_tokenizer *tok, int32_t id, size_t *n_bytes)
-{
-    if (id < 0 || id >= tok->n_vocab) {
-        *n_bytes = 0;
-        return NULL;
-    }
-    *n_bytes = tok->gguf_off[id + 1] - tok->gguf_off[id];
-    return tok->gguf_text + tok->gguf_off[id];
 }
 
 int32_t tok_find(const tok_tokenizer *tok, const char *text, size_t len)

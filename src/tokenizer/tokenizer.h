@@ -118,8 +118,6 @@ tok_type tok_token_type(const tok_tokenizer *tok, int32_t id); /* TOK_TYPE_UNUSE
  * the byte itself for <0x41>, the token's text for special tokens), or NULL
  * if `id` is out of range. Points into `tok`; valid until tok_free(). */
 const char *tok_piece(const tok_tokenizer *tok, int32_t id, size_t *n_bytes);
-/* The vocabulary entry exactly as stored in the GGUF ("Ġworld", "▁the"). */
-const char *tok_vocab_text(const tok_tokenizer *tok, int32_t id, size_t *n_bytes);
 /* The id of the token written text[0..len), or -1: a special token by its
  * text (tok_find(tok, "<think>", 7)), a normal token by its vocabulary text
  * ("Ġworld") or by the bytes it stands for (" world"), a SentencePiece byte
