@@ -18,9 +18,10 @@
  * so for prefill the weights come from memory once per call and from L2
  * once per group of vectors, and the activations of one group stay in L1/L2.
  *
- * kern_matmul_pool does two phases inside one pool_run: every thread
- * quantizes a share of the activation blocks, a barrier, then the threads
- * take chunks of rows (all vectors each) from an atomic counter.
+ * kern_matmul_pool converts the activations (on the calling thread for a
+ * few vectors; for many, every thread converts a share inside the pool job,
+ * then a barrier), then the threads take chunks of rows (all vectors each)
+ * from an atomic counter.
  */
 #include "tensor/kernels.h"
 
@@ -260,9 +261,24 @@ typedef struct {
     dtype act_type;
     int act_block;         /* elements per activation block */
     size_t act_block_bytes;
+    bool parallel_quantize; /* convert activations inside the job (else done before it) */
     int64_t chunk_rows;    /* rows handed out per counter step */
     atomic_int_fast64_t next_chunk;
 } matmul_job;
+
+/* Converts activation blocks [b0, b1) of the whole [n_vecs][n] input. */
+static void quantize_blocks(const matmul_job *j, long b0, long b1)
+{
+    int64_t blocks_per_row = j->n / j->act_block;
+    kern_quantize_fn q = j->ops->quantize[j->act_type];
+    while (b0 < b1) {
+        int64_t v = b0 / blocks_per_row, bi = b0 % blocks_per_row;
+        int64_t nb = blocks_per_row - bi < b1 - b0 ? blocks_per_row - bi : b1 - b0;
+        q(j->x + v * j->x_stride + bi * j->act_block,
+          j->act + (size_t)v * j->act_row_bytes + (size_t)bi * j->act_block_bytes, nb * j->act_block);
+        b0 += nb;
+    }
+}
 
 static void matmul_job_run(void *ctx, int ith, int nth)
 {
@@ -270,20 +286,14 @@ static void matmul_job_run(void *ctx, int ith, int nth)
     const void *a = j->x;
     size_t a_row_bytes = (size_t)j->x_stride * sizeof(float);
     if (j->act) {
-        /* Phase 1: every thread converts a share of all activation blocks. */
-        int64_t blocks_per_row = j->n / j->act_block;
-        long b0, b1;
-        pool_share((long)(blocks_per_row * j->n_vecs), ith, nth, &b0, &b1);
-        kern_quantize_fn q = j->ops->quantize[j->act_type];
-        while (b0 < b1) {
-            int64_t v = b0 / blocks_per_row, bi = b0 % blocks_per_row;
-            int64_t nb = blocks_per_row - bi < b1 - b0 ? blocks_per_row - bi : b1 - b0;
-            q(j->x + v * j->x_stride + bi * j->act_block,
-              j->act + (size_t)v * j->act_row_bytes + (size_t)bi * j->act_block_bytes, nb * j->act_block);
-            b0 += nb;
+        if (j->parallel_quantize) {
+            /* Phase 1: every thread converts a share of all activation blocks. */
+            long b0, b1;
+            pool_share((long)(j->n / j->act_block * j->n_vecs), ith, nth, &b0, &b1);
+            quantize_blocks(j, b0, b1);
+            if (nth > 1)
+                pool_barrier(j->p);
         }
-        if (nth > 1)
-            pool_barrier(j->p);
         a = j->act;
         a_row_bytes = j->act_row_bytes;
     }
@@ -337,7 +347,18 @@ void kern_matmul_pool(pool *p, dtype t, const void *w, size_t w_row_bytes, int64
         assert(n % j.act_block == 0);
     }
     (void)scratch_bytes;
-    j.chunk_rows = chunk_rows_for(n_rows, w_row_bytes, p ? pool_size(p) : 1);
+    int nth = p ? pool_size(p) : 1;
+    /* A few vectors (decode) are converted right here: it takes about a
+     * microsecond, and a barrier after a shared conversion would make the
+     * caller wait for the slowest thread to arrive, which the row chunks
+     * below are designed to avoid. Many vectors (prefill) are converted by
+     * all threads. */
+    if (j.act) {
+        j.parallel_quantize = nth > 1 && n_vecs >= 4 * (int64_t)nth;
+        if (!j.parallel_quantize)
+            quantize_blocks(&j, 0, (long)(n / j.act_block * n_vecs));
+    }
+    j.chunk_rows = chunk_rows_for(n_rows, w_row_bytes, nth);
     atomic_init(&j.next_chunk, 0);
     if (p)
         pool_run(p, matmul_job_run, &j);

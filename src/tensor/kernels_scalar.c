@@ -189,10 +189,16 @@ static float dot_q4_1(int64_t n, const void *vw, const void *va)
     return sum;
 }
 
-/* The fifth bit of element j of a Q5_0/Q5_1 block, as 0 or 16. */
-static inline int q5_high(const uint8_t qh[4], int j)
+/* The fifth bits of a Q5_0/Q5_1 block as one little-endian word: bit j
+ * belongs to element j. */
+static inline uint32_t q5_bits(const uint8_t qh[4])
 {
-    uint32_t h = (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+    return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+}
+
+/* The fifth bit of element j, as 0 or 16. */
+static inline int q5_high(uint32_t h, int j)
+{
     return (int)((h >> j) & 1u) << 4;
 }
 
@@ -204,9 +210,10 @@ static float dot_q5_0(int64_t n, const void *vw, const void *va)
     float sum = 0.0f;
     for (int64_t b = 0; b < n / QK5_0; b++) {
         int32_t isum = 0;
+        uint32_t h = q5_bits(w[b].qh);
         for (int j = 0; j < QK5_0 / 2; j++) {
-            int q_lo = (w[b].qs[j] & 0xF) | q5_high(w[b].qh, j);
-            int q_hi = (w[b].qs[j] >> 4) | q5_high(w[b].qh, j + 16);
+            int q_lo = (w[b].qs[j] & 0xF) | q5_high(h, j);
+            int q_hi = (w[b].qs[j] >> 4) | q5_high(h, j + 16);
             isum += (q_lo - 16) * a[b].qs[j] + (q_hi - 16) * a[b].qs[j + 16];
         }
         sum += f16_to_f32(w[b].d) * f16_to_f32(a[b].d) * (float)isum;
@@ -222,9 +229,10 @@ static float dot_q5_1(int64_t n, const void *vw, const void *va)
     float sum = 0.0f;
     for (int64_t b = 0; b < n / QK5_1; b++) {
         int32_t isum = 0;
+        uint32_t h = q5_bits(w[b].qh);
         for (int j = 0; j < QK5_1 / 2; j++) {
-            int q_lo = (w[b].qs[j] & 0xF) | q5_high(w[b].qh, j);
-            int q_hi = (w[b].qs[j] >> 4) | q5_high(w[b].qh, j + 16);
+            int q_lo = (w[b].qs[j] & 0xF) | q5_high(h, j);
+            int q_hi = (w[b].qs[j] >> 4) | q5_high(h, j + 16);
             isum += q_lo * a[b].qs[j] + q_hi * a[b].qs[j + 16];
         }
         sum += f16_to_f32(w[b].d) * f16_to_f32(a[b].d) * (float)isum + f16_to_f32(w[b].m) * f16_to_f32(a[b].s);
