@@ -9,8 +9,10 @@
 #ifndef LS_CHECK_H
 #define LS_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 static int check_n_pass, check_n_fail;
@@ -46,6 +48,42 @@ static inline const char *check_shared_dir(void)
         exit(77);
     }
     return d;
+}
+
+/* Reads a whole file into a malloc'd buffer of exactly its size (so ASan
+ * flags a read even one byte past the end) plus a NUL after it that is not
+ * counted in *n_bytes. NULL if it cannot be read. Caller frees with free(). */
+static inline uint8_t *check_read_file(const char *path, size_t *n_bytes)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    size_t n = buf ? fread(buf, 1, (size_t)len, f) : 0;
+    fclose(f);
+    if (!buf || n != (size_t)len) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *n_bytes = n;
+    return buf;
+}
+
+/* For tests CTest runs once per kernel path (tests/test_paths_*.c): exits 77
+ * when LOCALSEEK_CPU asks for a path this CPU cannot run, so the run reports
+ * "skipped" instead of silently testing another path. `chosen` is the name
+ * of the path actually selected (kern_get()->name). */
+static inline void check_kernel_path(const char *chosen)
+{
+    const char *want = getenv("LOCALSEEK_CPU");
+    if (want && *want && strcmp(chosen, want) != 0) {
+        printf("SKIPPED: this CPU cannot run the %s kernel path\n", want);
+        exit(77);
+    }
 }
 
 #endif

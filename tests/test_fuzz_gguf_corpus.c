@@ -37,18 +37,11 @@ int main(void)
             continue;
         char path[1400];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "rb");
-        CHECK(f != NULL, "open %s", path);
-        if (!f)
+        size_t n = 0;
+        uint8_t *buf = check_read_file(path, &n);
+        CHECK(buf != NULL, "read %s", path);
+        if (!buf)
             continue;
-        fseek(f, 0, SEEK_END);
-        long len = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        /* exact size, so ASan flags a read even one byte past the end */
-        uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
-        size_t n = fread(buf, 1, (size_t)len, f);
-        fclose(f);
-        CHECK(n == (size_t)len, "read %s", path);
         LLVMFuzzerTestOneInput(buf, n); /* aborts on a broken invariant */
         gguf_file *g = NULL;
         if (gguf_open_memory(buf, n, e->d_name, &g) == LS_OK)

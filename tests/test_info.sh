@@ -9,29 +9,8 @@
 # Exit 77 (skipped) when the shared folder is missing.
 set -u
 
-BIN=${LOCALSEEK_BIN:-./build/localseek}
-SHARED=${LOCALSEEK_SHARED:-../shared}
-if [ ! -d "$SHARED/models" ]; then
-    echo "SKIPPED: shared folder '$SHARED/models' not found (set LOCALSEEK_SHARED)"
-    exit 77
-fi
-if [ ! -x "$BIN" ]; then
-    echo "FAIL: binary '$BIN' not found (set LOCALSEEK_BIN)"
-    exit 1
-fi
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok; else bad "$what"; fi
-}
-
-TMP=$(mktemp -d /tmp/ls_test_info.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+source "$(dirname "$0")/lib.sh"
+needs_shared
 
 n_models=0
 for model in "$SHARED"/models/*.gguf; do
@@ -156,5 +135,4 @@ check "unknown option: named" grep -q "unknown option '--bogus'" "$TMP/err.txt"
 check "--help: exit 0" test $? -eq 0
 check "--help: usage on stdout" grep -q "^usage: localseek info" "$TMP/out.txt"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
+finish

@@ -101,11 +101,7 @@ static void batch_vs_single(const char *path, const char *label)
 int main(void)
 {
     const char *shared = check_shared_dir();
-    const char *want = getenv("LOCALSEEK_CPU");
-    if (want && *want && strcmp(kern_get()->name, want) != 0) {
-        printf("SKIPPED: this CPU cannot run the %s kernel path\n", want);
-        return 77;
-    }
+    check_kernel_path(kern_get()->name);
     long live0 = ls_alloc_live();
     char path[512];
     snprintf(path, sizeof path, "%s/models/golden-qwen2-q4_k_m.gguf", shared);

@@ -40,17 +40,9 @@ static const golden_model models[] = {
 
 static cJSON *load_json(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    buf[got] = '\0';
-    cJSON *j = cJSON_Parse(buf);
+    size_t n;
+    char *buf = (char *)check_read_file(path, &n);
+    cJSON *j = buf ? cJSON_Parse(buf) : NULL;
     free(buf);
     return j;
 }
@@ -195,11 +187,7 @@ static void check_model(const char *shared, const golden_model *gm)
 int main(void)
 {
     const char *shared = check_shared_dir();
-    const char *want = getenv("LOCALSEEK_CPU");
-    if (want && *want && strcmp(kern_get()->name, want) != 0) {
-        printf("SKIPPED: this CPU cannot run the %s kernel path\n", want);
-        return 77;
-    }
+    check_kernel_path(kern_get()->name);
     const char *only = getenv("GOLDEN_ONLY"); /* for development: one model */
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
         if (!only || strcmp(only, models[i].name) == 0)

@@ -12,30 +12,9 @@
 # Exit 77 (skipped) when the shared folder is missing.
 set -u
 
-BIN=${LOCALSEEK_BIN:-./build/localseek}
-SHARED=${LOCALSEEK_SHARED:-../shared}
-if [ ! -d "$SHARED/models" ]; then
-    echo "SKIPPED: shared folder '$SHARED/models' not found (set LOCALSEEK_SHARED)"
-    exit 77
-fi
-if [ ! -x "$BIN" ]; then
-    echo "FAIL: binary '$BIN' not found (set LOCALSEEK_BIN)"
-    exit 1
-fi
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok; else bad "$what"; fi
-}
+source "$(dirname "$0")/lib.sh"
+needs_shared
 size_of() { stat -c %s "$1"; }
-
-TMP=$(mktemp -d /tmp/ls_test_quantize.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
 SRC="$SHARED/models/golden-qwen2-f16.gguf"
 SRC_SIZE=$(size_of "$SRC")
 
@@ -146,5 +125,4 @@ expect 2 "needs a number" "-t without a number" "$SRC" "$TMP/x.gguf" Q4_0 -t
 check "--help: exit 0" test $? -eq 0
 check "--help lists the types" grep -q "Q4_K_M" "$TMP/o.txt"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

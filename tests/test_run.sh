@@ -6,33 +6,28 @@
 #    equal the exact reference for every golden model;
 #  - bad arguments and bad files give a one-line message and the right exit code.
 set -u
-BIN=${LOCALSEEK_BIN:?}
-SHARED=${LOCALSEEK_SHARED:-../shared}
-[ -d "$SHARED/models" ] || { echo "SKIPPED: $SHARED not found"; exit 77; }
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh"
+needs_shared
 
 # 1. real text from real weights
-out=$("$BIN" run -m "$SHARED/models/stories260K.gguf" -p "Once upon a time" --temp 0 -n 32 2>"$tmp/err")
+out=$("$BIN" run -m "$SHARED/models/stories260K.gguf" -p "Once upon a time" --temp 0 -n 32 2>"$TMP/err")
 rc=$?
-[ $rc = 0 ] && ok || bad "run exited $rc: $(cat "$tmp/err")"
+[ $rc = 0 ] && ok || bad "run exited $rc: $(cat "$TMP/err")"
 case "$out" in
   "Once upon a time, there was a little girl named Lily"*) ok ;;
   *) bad "stories260K greedy text: $out" ;;
 esac
-grep -q "prompt tokens" "$tmp/err" && ok || bad "run prints its timing line on stderr"
+grep -q "prompt tokens" "$TMP/err" && ok || bad "run prints its timing line on stderr"
 
 # 2. logits against the exact reference, every model
 for m in golden-qwen2-f16 golden-qwen2-q8_0 golden-qwen2-q4_0 golden-qwen2-q4_k_m golden-qwen2-q5_k_m \
          golden-qwen2-q6_k golden-llama-f16 golden-llama-bf16 golden-llama-q8_0 golden-llama-q4_k_m stories260K; do
   prompts="$SHARED/golden/logits/prompts.txt"; greedy=16
   [ $m = stories260K ] && { prompts="$SHARED/golden/logits/stories-prompts.txt"; greedy=32; }
-  if ! "$BIN" logits -m "$SHARED/models/$m.gguf" --prompts "$prompts" --greedy $greedy >"$tmp/$m.json" 2>"$tmp/err"; then
-    bad "logits $m: $(cat "$tmp/err")"; continue
+  if ! "$BIN" logits -m "$SHARED/models/$m.gguf" --prompts "$prompts" --greedy $greedy >"$TMP/$m.json" 2>"$TMP/err"; then
+    bad "logits $m: $(cat "$TMP/err")"; continue
   fi
-  if python3 - "$tmp/$m.json" "$SHARED/golden/logits/exact/$m.json" <<'PY'
+  if python3 - "$TMP/$m.json" "$SHARED/golden/logits/exact/$m.json" <<'PY'
 import json, sys
 ours, ref = (json.load(open(p)) for p in sys.argv[1:3])
 assert ours["n_vocab"] == ref["n_vocab"], "n_vocab"
@@ -47,16 +42,15 @@ PY
 done
 
 # 3. errors
-"$BIN" run -m "$SHARED/models/stories260K.gguf" >/dev/null 2>"$tmp/err"; [ $? = 2 ] && ok || bad "missing -p is a usage error"
-"$BIN" run -m "$SHARED/models/stories260K.gguf" -p hi -n many >/dev/null 2>"$tmp/err"; [ $? = 2 ] && ok || bad "bad -n"
-grep -q "expects a whole number" "$tmp/err" && ok || bad "bad -n message: $(cat "$tmp/err")"
-"$BIN" run -m "$tmp/none.gguf" -p hi >/dev/null 2>"$tmp/err"; [ $? = 1 ] && ok || bad "missing model exit code"
-grep -q "none.gguf" "$tmp/err" && ok || bad "missing model message names the file"
-"$BIN" run -m "$SHARED/models/vocab-llama3.gguf" -p hi >/dev/null 2>"$tmp/err"; [ $? = 1 ] && ok || bad "vocab-only file refused"
-[ "$(wc -l < "$tmp/err")" = 1 ] && ok || bad "one-line message: $(cat "$tmp/err")"
+"$BIN" run -m "$SHARED/models/stories260K.gguf" >/dev/null 2>"$TMP/err"; [ $? = 2 ] && ok || bad "missing -p is a usage error"
+"$BIN" run -m "$SHARED/models/stories260K.gguf" -p hi -n many >/dev/null 2>"$TMP/err"; [ $? = 2 ] && ok || bad "bad -n"
+grep -q "expects a whole number" "$TMP/err" && ok || bad "bad -n message: $(cat "$TMP/err")"
+"$BIN" run -m "$TMP/none.gguf" -p hi >/dev/null 2>"$TMP/err"; [ $? = 1 ] && ok || bad "missing model exit code"
+grep -q "none.gguf" "$TMP/err" && ok || bad "missing model message names the file"
+"$BIN" run -m "$SHARED/models/vocab-llama3.gguf" -p hi >/dev/null 2>"$TMP/err"; [ $? = 1 ] && ok || bad "vocab-only file refused"
+[ "$(wc -l < "$TMP/err")" = 1 ] && ok || bad "one-line message: $(cat "$TMP/err")"
 long=$(printf 'Once upon a time %.0s' $(seq 1 40))
-"$BIN" run -m "$SHARED/models/stories260K.gguf" -p "$long" --ctx 64 >/dev/null 2>"$tmp/err"; [ $? = 1 ] && ok || bad "over-long prompt refused"
-grep -q "use --ctx" "$tmp/err" && ok || bad "over-long prompt message suggests --ctx: $(cat "$tmp/err")"
+"$BIN" run -m "$SHARED/models/stories260K.gguf" -p "$long" --ctx 64 >/dev/null 2>"$TMP/err"; [ $? = 1 ] && ok || bad "over-long prompt refused"
+grep -q "use --ctx" "$TMP/err" && ok || bad "over-long prompt message suggests --ctx: $(cat "$TMP/err")"
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

@@ -11,27 +11,11 @@
 # Exit 77 (skipped) when the shared folder is missing.
 set -u
 
-BIN=${LOCALSEEK_BIN:-./build/localseek}
-SHARED=${LOCALSEEK_SHARED:-../shared}
-if [ ! -d "$SHARED/models" ]; then
-    echo "SKIPPED: shared folder '$SHARED/models' not found (set LOCALSEEK_SHARED)"
-    exit 77
-fi
-if [ ! -x "$BIN" ]; then
-    echo "FAIL: binary '$BIN' not found (set LOCALSEEK_BIN)"
-    exit 1
-fi
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+source "$(dirname "$0")/lib.sh"
+needs_shared
 expect_eq() { # expect_eq DESCRIPTION GOT WANT
     if [ "$2" == "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
 }
-
-TMP=$(mktemp -d /tmp/ls_test_tokenize.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
 M=$SHARED/models
 G=$SHARED/golden/tokenizer
 QWEN=$M/vocab-deepseek-r1-qwen.gguf
@@ -97,5 +81,4 @@ expect_eq "unknown option is bad usage" "$?" "2"
 "$BIN" tokenize --help > "$TMP/help.txt"
 if [ $? -eq 0 ] && grep -q -- "--parse-special" "$TMP/help.txt"; then ok; else bad "--help"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
+finish

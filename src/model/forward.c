@@ -128,6 +128,15 @@ static size_t act_bytes_for(const model *m, int n_batch)
     return best;
 }
 
+/* The widest activation row a layer produces: max(n_embd, n_ff, q_dim). */
+static size_t widest_row(const model_hparams *hp)
+{
+    size_t w = (size_t)hp->n_embd, q_dim = (size_t)hp->n_head * hp->head_dim;
+    if ((size_t)hp->n_ff > w)
+        w = (size_t)hp->n_ff;
+    return q_dim > w ? q_dim : w;
+}
+
 static int score_rows_for(const model *m)
 {
     int g = m->hp.n_head / m->hp.n_head_kv;
@@ -139,12 +148,7 @@ size_t fwd_memory_bytes(const model *m, const fwd_params *pin)
     fwd_params p = fill_defaults(pin);
     const model_hparams *hp = &m->hp;
     size_t B = (size_t)p.n_batch, q_dim = (size_t)hp->n_head * hp->head_dim;
-    size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
-    size_t widest = (size_t)hp->n_embd;
-    if ((size_t)hp->n_ff > widest)
-        widest = (size_t)hp->n_ff;
-    if (q_dim > widest)
-        widest = q_dim;
+    size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
     size_t floats = B * ((size_t)hp->n_embd * 2 + widest + q_dim * 2 + kv_dim * 2 + (size_t)hp->n_ff * 2 +
                          (size_t)hp->n_rot) +
                     (size_t)p.n_threads * ((size_t)score_rows_for(m) * (size_t)p.n_ctx + widest + 2 * B * TILE_ROWS);
@@ -169,12 +173,7 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
     c->ops = kern_get();
     const model_hparams *hp = &m->hp;
     size_t B = (size_t)p.n_batch, q_dim = (size_t)hp->n_head * hp->head_dim;
-    size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
-    size_t widest = (size_t)hp->n_embd;
-    if ((size_t)hp->n_ff > widest)
-        widest = (size_t)hp->n_ff;
-    if (q_dim > widest)
-        widest = q_dim;
+    size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
     c->score_rows = score_rows_for(m);
     c->widest = (int)widest;
     c->act_bytes = act_bytes_for(m, p.n_batch);
