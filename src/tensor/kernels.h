@@ -31,7 +31,7 @@
  * i.e. by at most 1/254 of the block's largest value. These errors are
  * independent and of both signs, so over a dot product of n = 1536..18944
  * terms they mostly cancel: the error grows like sqrt(n) while the result
- * grows like n. llama.cpp does the same; /work/shared/golden/README.md lists
+ * grows like n. llama.cpp does the same; ../shared/golden/README.md lists
  * the resulting logit error of its CPU path (for example max 0.18, mean 0.035
  * on golden-qwen2-q4_k_m), which the engine's tests compare ours against.
  * Our quantizers round with the scale as actually stored (the F16-rounded d
