@@ -20,6 +20,7 @@
  *   262 M — all far below 2^31.
  */
 #include <math.h>
+#include <stddef.h>
 
 #include "tensor/kernels_internal.h"
 
@@ -248,57 +249,47 @@ static float dot_q5_1(int64_t n, const void *vw, const void *va)
  *   dot = d_a * ( d * sum_j sc[j] * sum_{i in j} q_i a_i
  *               - dmin * sum_j m[j] * sum_{i in j} a_i )
  * and sum_{i in j} a_i is bsums[2j] + bsums[2j+1]: the mins cost 8 products
- * per 256 weights instead of 256. */
-static float dot_q4_k(int64_t n, const void *vw, const void *va)
+ * per 256 weights instead of 256.
+ * Q5_K is the same block with a fifth bit: bit j of qh[l] belongs to weight
+ * l of sub-block j. Both share d, dmin and scales at the start of the block,
+ * so one function serves both: qh is NULL for Q4_K. */
+static float dot_q45_k(int64_t n, const uint8_t *w, size_t block_bytes, size_t qs_offset, size_t qh_offset,
+                       const block_q8_k *a)
 {
-    const block_q4_k *w = vw;
-    const block_q8_k *a = va;
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / QK_K; b++) {
+    for (int64_t b = 0; b < n / QK_K; b++, w += block_bytes) {
+        const block_q4_k *hdr = (const block_q4_k *)w; /* d, dmin, scales: same place in Q5_K */
+        const uint8_t *qs_all = w + qs_offset, *qh = qh_offset ? w + qh_offset : NULL;
         uint8_t sc[8], m[8];
-        kern_unpack_k_scales(w[b].scales, sc, m);
+        kern_unpack_k_scales(hdr->scales, sc, m);
         int32_t isum = 0, imin = 0;
         for (int j = 0; j < 8; j++) {
-            const uint8_t *qs = w[b].qs + 32 * (j / 2);
+            const uint8_t *qs = qs_all + 32 * (j / 2);
             const int8_t *q8 = a[b].qs + 32 * j;
             int shift = 4 * (j % 2); /* even sub-blocks: low nibbles, odd: high */
             int32_t s = 0;
-            for (int l = 0; l < 32; l++)
-                s += ((qs[l] >> shift) & 0xF) * q8[l];
-            isum += sc[j] * s;
-            imin += m[j] * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
-        }
-        sum += a[b].d * f16_to_f32(w[b].d) * (float)isum - a[b].d * f16_to_f32(w[b].dmin) * (float)imin;
-    }
-    return sum;
-}
-
-/* Q5_K: as Q4_K with a fifth bit: bit j of qh[l] belongs to weight l of
- * sub-block j. */
-static float dot_q5_k(int64_t n, const void *vw, const void *va)
-{
-    const block_q5_k *w = vw;
-    const block_q8_k *a = va;
-    float sum = 0.0f;
-    for (int64_t b = 0; b < n / QK_K; b++) {
-        uint8_t sc[8], m[8];
-        kern_unpack_k_scales(w[b].scales, sc, m);
-        int32_t isum = 0, imin = 0;
-        for (int j = 0; j < 8; j++) {
-            const uint8_t *qs = w[b].qs + 32 * (j / 2);
-            const int8_t *q8 = a[b].qs + 32 * j;
-            int shift = 4 * (j % 2);
-            int32_t s = 0;
             for (int l = 0; l < 32; l++) {
-                int q = ((qs[l] >> shift) & 0xF) | (((w[b].qh[l] >> j) & 1) << 4);
+                int q = (qs[l] >> shift) & 0xF;
+                if (qh)
+                    q |= ((qh[l] >> j) & 1) << 4;
                 s += q * q8[l];
             }
             isum += sc[j] * s;
             imin += m[j] * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
         }
-        sum += a[b].d * f16_to_f32(w[b].d) * (float)isum - a[b].d * f16_to_f32(w[b].dmin) * (float)imin;
+        sum += a[b].d * f16_to_f32(hdr->d) * (float)isum - a[b].d * f16_to_f32(hdr->dmin) * (float)imin;
     }
     return sum;
+}
+
+static float dot_q4_k(int64_t n, const void *vw, const void *va)
+{
+    return dot_q45_k(n, vw, sizeof(block_q4_k), offsetof(block_q4_k, qs), 0, va);
+}
+
+static float dot_q5_k(int64_t n, const void *vw, const void *va)
+{
+    return dot_q45_k(n, vw, sizeof(block_q5_k), offsetof(block_q5_k, qs), offsetof(block_q5_k, qh), va);
 }
 
 /* Q6_K: weight = d * scales[k] * (q - 32), sixteen sub-blocks k of 16.

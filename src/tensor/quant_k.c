@@ -27,6 +27,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "tensor/dtype.h"
@@ -37,44 +38,38 @@
 /* ======================================================================== */
 
 /* Q4_K: for each pair of sub-blocks (2c, 2c+1), 32 bytes of qs hold the
- * first in the low nibbles and the second in the high nibbles. */
-void quant_dequantize_q4_k(const void *src, float *y, int64_t n)
+ * first in the low nibbles and the second in the high nibbles.
+ * Q5_K: the same, with the fifth bit of weight l of sub-block j in bit j of
+ * qh[l]. The two blocks start with the same d, dmin and scales, so one loop
+ * serves both (qh_offset 0 for Q4_K). */
+static void dequantize_q45_k(const uint8_t *blk, size_t block_bytes, size_t qs_offset, size_t qh_offset, float *y,
+                             int64_t n)
 {
-    const block_q4_k *b = src;
-    for (int64_t i = 0; i < n / QK_K; i++, b++) {
-        float d = f16_to_f32(b->d), dmin = f16_to_f32(b->dmin);
-        const uint8_t *q = b->qs;
+    for (int64_t i = 0; i < n / QK_K; i++, blk += block_bytes) {
+        const block_q4_k *hdr = (const block_q4_k *)blk;
+        const uint8_t *q = blk + qs_offset, *qh = qh_offset ? blk + qh_offset : NULL;
+        float d = f16_to_f32(hdr->d), dmin = f16_to_f32(hdr->dmin);
         for (int c = 0; c < 4; c++, q += 32) {
             uint8_t sc0, m0, sc1, m1;
-            q4k_scale_min(2 * c, b->scales, &sc0, &m0);
-            q4k_scale_min(2 * c + 1, b->scales, &sc1, &m1);
+            q4k_scale_min(2 * c, hdr->scales, &sc0, &m0);
+            q4k_scale_min(2 * c + 1, hdr->scales, &sc1, &m1);
             float d0 = d * sc0, o0 = dmin * m0, d1 = d * sc1, o1 = dmin * m1;
             for (int l = 0; l < 32; l++)
-                *y++ = d0 * (float)(q[l] & 0xF) - o0;
+                *y++ = d0 * (float)((q[l] & 0xF) | (qh ? ((qh[l] >> (2 * c)) & 1) << 4 : 0)) - o0;
             for (int l = 0; l < 32; l++)
-                *y++ = d1 * (float)(q[l] >> 4) - o1;
+                *y++ = d1 * (float)((q[l] >> 4) | (qh ? ((qh[l] >> (2 * c + 1)) & 1) << 4 : 0)) - o1;
         }
     }
 }
 
-/* Q5_K: as Q4_K, with the fifth bit of weight l of sub-block j in bit j of qh[l]. */
+void quant_dequantize_q4_k(const void *src, float *y, int64_t n)
+{
+    dequantize_q45_k(src, sizeof(block_q4_k), offsetof(block_q4_k, qs), 0, y, n);
+}
+
 void quant_dequantize_q5_k(const void *src, float *y, int64_t n)
 {
-    const block_q5_k *b = src;
-    for (int64_t i = 0; i < n / QK_K; i++, b++) {
-        float d = f16_to_f32(b->d), dmin = f16_to_f32(b->dmin);
-        const uint8_t *q = b->qs;
-        for (int c = 0; c < 4; c++, q += 32) {
-            uint8_t sc0, m0, sc1, m1;
-            q4k_scale_min(2 * c, b->scales, &sc0, &m0);
-            q4k_scale_min(2 * c + 1, b->scales, &sc1, &m1);
-            float d0 = d * sc0, o0 = dmin * m0, d1 = d * sc1, o1 = dmin * m1;
-            for (int l = 0; l < 32; l++)
-                *y++ = d0 * (float)((q[l] & 0xF) | ((b->qh[l] >> (2 * c)) & 1) << 4) - o0;
-            for (int l = 0; l < 32; l++)
-                *y++ = d1 * (float)((q[l] >> 4) | ((b->qh[l] >> (2 * c + 1)) & 1) << 4) - o1;
-        }
-    }
+    dequantize_q45_k(src, sizeof(block_q5_k), offsetof(block_q5_k, qs), offsetof(block_q5_k, qh), y, n);
 }
 
 /* Q6_K: per half of 128 weights, ql[0..63] carry the low 4 bits of weights
