@@ -9,6 +9,7 @@
 #ifndef LS_CHECK_H
 #define LS_CHECK_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,46 @@ static inline uint8_t *check_read_file(const char *path, size_t *n_bytes)
     buf[n] = 0;
     *n_bytes = n;
     return buf;
+}
+
+/* Calls fn for every file of the repository folder `rel` (e.g.
+ * "tests/corpus/gguf"), each read into a buffer of exactly its size. The
+ * repository is found through LOCALSEEK_SRC (set by CTest); without it the
+ * test is skipped (exit 77). Returns the number of files and adds their bytes
+ * to *n_bytes; a folder or file that cannot be read is a recorded failure. */
+typedef void (*check_file_fn)(const char *name, const uint8_t *data, size_t n, void *ctx);
+
+static inline int check_for_each_repo_file(const char *rel, check_file_fn fn, void *ctx, size_t *n_bytes)
+{
+    const char *src = getenv("LOCALSEEK_SRC");
+    if (!src || !*src) {
+        printf("SKIPPED: LOCALSEEK_SRC (the repository root) is not set\n");
+        exit(77);
+    }
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", src, rel);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL, "folder %s exists", dir);
+    if (!d)
+        return 0;
+    int n_files = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t n = 0;
+        uint8_t *buf = check_read_file(path, &n);
+        CHECK(buf != NULL, "read %s", path);
+        if (!buf)
+            continue;
+        fn(e->d_name, buf, n, ctx);
+        free(buf);
+        n_files++;
+        *n_bytes += n;
+    }
+    closedir(d);
+    return n_files;
 }
 
 /* For tests CTest runs once per kernel path (tests/test_paths_*.c): exits 77

@@ -9,48 +9,29 @@
  * way. Needs LOCALSEEK_SRC (the repository root) and
  * ../shared (the vocabularies); skipped (exit 77) without them.
  */
-#include <dirent.h>
 #include <string.h>
 
 #include "../fuzz/fuzz_tokenizer.c"
 #include "check.h"
 
+/* One corpus input: the fuzz target's checks; count inputs per mode (the
+ * first byte picks the vocabulary and flags). */
+static void replay(const char *name, const uint8_t *data, size_t n, void *ctx)
+{
+    (void)name;
+    LLVMFuzzerTestOneInput(data, n); /* aborts on a broken invariant */
+    if (n >= 2)
+        ((int *)ctx)[data[0] % 4]++;
+}
+
 int main(void)
 {
-    const char *src = getenv("LOCALSEEK_SRC");
-    if (!src || !*src) {
-        printf("SKIPPED: LOCALSEEK_SRC (the repository root) is not set\n");
-        return 77;
-    }
     check_shared_dir();
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/tests/corpus/tokenizer", src);
-    DIR *d = opendir(dir);
-    CHECK(d != NULL, "corpus folder %s exists", dir);
-    if (!d)
-        return check_done();
     fuzz_load(); /* before counting live blocks: the vocabularies stay loaded */
     long base = ls_alloc_live();
-    int n_files = 0, n_modes[4] = { 0 };
+    int n_modes[4] = { 0 };
     size_t n_bytes = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        size_t n = 0;
-        uint8_t *buf = check_read_file(path, &n);
-        CHECK(buf != NULL, "read %s", path);
-        if (!buf)
-            continue;
-        LLVMFuzzerTestOneInput(buf, n); /* aborts on a broken invariant */
-        if (n >= 2)
-            n_modes[buf[0] % 4]++;
-        free(buf);
-        n_files++;
-        n_bytes += n;
-    }
-    closedir(d);
+    int n_files = check_for_each_repo_file("tests/corpus/tokenizer", replay, n_modes, &n_bytes);
     /* Huge inputs, made here rather than kept in the repository: a megabyte
      * each of one letter, of spaces, of digits, of random bytes, and 256 KB
      * of combining marks, in each of the three vocabularies, with and
