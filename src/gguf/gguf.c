@@ -189,8 +189,7 @@ static void printable(char *buf, size_t buf_bytes, gguf_str s)
 /* Value types                                                               */
 /* ======================================================================== */
 
-/* Encoded size of one scalar of type t; 0 for string, array and unknown ids. */
-static size_t scalar_bytes(uint32_t t)
+size_t gguf_type_size(uint32_t t)
 {
     switch (t) {
     case GGUF_TYPE_U8: case GGUF_TYPE_I8: case GGUF_TYPE_BOOL: return 1;
@@ -375,7 +374,7 @@ static ls_status parse_value(parser *p, kv_entry *e)
                 p->pos += 8 + (size_t)len;
             }
         } else {
-            size_t eb = scalar_bytes(et);
+            size_t eb = gguf_type_size(et);
             if (e->n_elems > rest / eb)
                 return fail(p, LS_ERR_FORMAT,
                             "array of %" PRIu64 " %s elements needs more than the %zu bytes that remain, "
@@ -389,7 +388,7 @@ static ls_status parse_value(parser *p, kv_entry *e)
             p->pos += (size_t)(e->n_elems * eb);
         }
     } else {
-        size_t eb = scalar_bytes(e->type);
+        size_t eb = gguf_type_size(e->type);
         char field[32];
         snprintf(field, sizeof field, "the %s value", gguf_type_name(e->type));
         if ((s = need(p, eb, field)))

@@ -141,5 +141,7 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 int64_t gguf_tensor_n_elems(const gguf_tensor *t);
 
 const char *gguf_type_name(gguf_type t); /* "u32", "string", ... */
+/* Encoded size of one scalar value of type t; 0 for string, array and unknown ids. */
+size_t gguf_type_size(uint32_t t);
 
 #endif

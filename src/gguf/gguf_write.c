@@ -80,17 +80,6 @@ static void put64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static size_t scalar_bytes(gguf_type t)
-{
-    switch (t) {
-    case GGUF_TYPE_U8: case GGUF_TYPE_I8: case GGUF_TYPE_BOOL: return 1;
-    case GGUF_TYPE_U16: case GGUF_TYPE_I16: return 2;
-    case GGUF_TYPE_U32: case GGUF_TYPE_I32: case GGUF_TYPE_F32: return 4;
-    case GGUF_TYPE_U64: case GGUF_TYPE_I64: case GGUF_TYPE_F64: return 8;
-    default: return 0;
-    }
-}
-
 /* ======================================================================== */
 /* Create, free                                                              */
 /* ======================================================================== */
@@ -186,7 +175,7 @@ static ls_status set_value(gguf_writer *w, const char *key, gguf_type type, uint
 
 static ls_status set_scalar(gguf_writer *w, const char *key, gguf_type type, uint64_t bits)
 {
-    size_t n = scalar_bytes(type);
+    size_t n = gguf_type_size(type);
     uint8_t *v = ls_malloc(n);
     if (!v)
         return ls_error(LS_ERR_NOMEM, "gguf writer: out of memory setting key '%s'", key ? key : "");
@@ -274,7 +263,7 @@ ls_status gguf_writer_set_str(gguf_writer *w, const char *key, const char *v)
 
 ls_status gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_type elem_type, const void *data, uint64_t n)
 {
-    size_t eb = scalar_bytes(elem_type);
+    size_t eb = gguf_type_size(elem_type);
     if (eb == 0)
         return ls_error(LS_ERR_ARG, "gguf writer: key '%s': element type %s is not numeric, expected a numeric type "
                         "(use gguf_writer_set_arr_str for strings)", key ? key : "", gguf_type_name(elem_type));
