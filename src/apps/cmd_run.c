@@ -109,7 +109,12 @@ int cmd_run(int argc, char **argv)
         fp.n_threads = (int)n_threads;
     if (!s)
         s = fwd_create(m, &fp, &fc);
-    smp_params sp = { (float)temp, (int)top_k, (float)top_p, (float)min_p, (uint64_t)seed };
+    smp_params sp = smp_default_params(); /* penalties stay off: run has no flags for them yet */
+    sp.temp = (float)temp;
+    sp.top_k = (int)top_k;
+    sp.top_p = (float)top_p;
+    sp.min_p = (float)min_p;
+    sp.seed = (uint64_t)seed;
     if (!s)
         s = smp_create(&sp, m->hp.n_vocab, &sampler);
     if (!s)
@@ -161,6 +166,7 @@ int cmd_run(int argc, char **argv)
             why = "end of text";
             break;
         }
+        smp_accept(sampler, next);
         size_t nb;
         const char *piece = tok_stream_push(stream, next, &nb);
         fwrite(piece, 1, nb, stdout);
