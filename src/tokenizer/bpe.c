@@ -30,6 +30,8 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/platform.h"
+#include "base/threadpool.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/unicode.h"
 
@@ -109,14 +111,19 @@ static inline const tok_mslot *merge_find(const tok_tokenizer *t, int32_t a, int
 
 /* Loading 280,000 merges means 840,000 vocabulary lookups and 280,000
  * table inserts, each a likely cache miss; done one after the other they
- * took 150 ms. Two remedies. The result "AB" of a merge is found without
- * hashing in practice (see stage 1). The halves A and B go through in
- * batches, in stages, with every memory access of a stage prefetched by the
- * stage before: decode and hash (prefetch the hash slots), find the
- * candidate slots (prefetch the token strings), verify (prefetch the
- * merge-table slots), insert. The misses of a batch overlap instead of
- * queuing. */
-enum { BATCH = 64 };
+ * took 150 ms. Three remedies.
+ *   - The result "AB" of a merge is found without hashing in practice (see
+ *     stage 1).
+ *   - The halves A and B go through in batches, in stages, with every memory
+ *     access of a stage prefetched by the stage before: decode and hash
+ *     (prefetch the hash slots), find the candidate slots (prefetch the token
+ *     strings), verify. The misses of a batch overlap instead of queuing.
+ *   - That lookup work (phase 1) only reads the vocabulary, so two threads
+ *     share it, each taking half of the list and writing (key, result) per
+ *     merge into an array; then one thread inserts the array into the table
+ *     in rank order (phase 2), so the first (best-ranked) duplicate wins
+ *     exactly as before. */
+enum { BATCH = 64, MERGE_THREADS = 2, MERGES_PER_THREAD_MIN = 20000 };
 
 typedef struct {
     bool ok;          /* both halves decoded */
@@ -126,6 +133,21 @@ typedef struct {
     int32_t slot[2];  /* first slot whose tag and length match, -1 if none */
     int32_t id[3];    /* A, B, AB */
 } pending_merge;
+
+/* What phase 1 found for one merge: key 0 = unusable (a half or the result
+ * is not in the vocabulary: such a merge can never apply). */
+typedef struct {
+    uint64_t key;
+    int32_t id;
+} found_merge;
+
+typedef struct {
+    const tok_tokenizer *t;
+    const tok_strlist *merges;
+    found_merge *found;  /* [merges->n] */
+    uint8_t *buf[MERGE_THREADS]; /* [BATCH * (max_len + 1)] each */
+    int64_t bad[MERGE_THREADS];  /* first merge without a separator, or -1 */
+} merge_job;
 
 static void probe_candidate(const tok_tokenizer *t, pending_merge *m, int j)
 {
@@ -143,34 +165,24 @@ static void probe_candidate(const tok_tokenizer *t, pending_merge *m, int j)
     }
 }
 
-ls_status tok_bpe_build_merges(tok_tokenizer *t, const tok_strlist *merges, const char *label)
+/* Phase 1 for merges [begin, end) of the list: runs on worker threads, so it
+ * reports a malformed entry through job->bad instead of ls_error(). */
+static void find_merges(void *ctx, int ith, int nth)
 {
-    int64_t n_merges = merges->n;
-    if (n_merges > (1 << 28))
-        return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.merges has %lld entries, expected at most %d", label,
-                        (long long)n_merges, 1 << 28);
-    uint32_t size = tok_table_size(n_merges);
-    t->mhash = tok_alloc_table((size_t)size * sizeof *t->mhash);
-    if (!t->mhash)
-        return ls_error(LS_ERR_NOMEM, "%s: out of memory for %lld merges", label, (long long)n_merges);
-    t->mmask = size - 1;
-
-    uint64_t max_len = merges->max_len;
-    if (max_len > (1u << 24))
-        return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.merges holds a %llu-byte entry, expected under 16 MiB",
-                        label, (unsigned long long)max_len);
-    uint8_t *buf = ls_malloc(BATCH * (max_len + 1));
-    if (!buf)
-        return ls_error(LS_ERR_NOMEM, "%s: out of memory for merges of %llu bytes", label,
-                        (unsigned long long)max_len);
+    merge_job *job = ctx;
+    const tok_tokenizer *t = job->t;
+    long begin, end;
+    pool_share((long)job->merges->n, ith, nth, &begin, &end);
+    uint8_t *buf = job->buf[ith];
+    job->bad[ith] = -1;
+    tok_striter it = tok_striter_begin(job->merges);
+    for (long i = 0; i < begin; i++)
+        tok_striter_next(&it);
 
     pending_merge pm[BATCH];
     int32_t last_m = -1;
-    tok_striter it = tok_striter_begin(merges);
-    long n_unusable = 0, n_dup = 0;
-    int32_t kept = 0;
-    for (int64_t base = 0; base < n_merges; base += BATCH) {
-        int nb = n_merges - base < BATCH ? (int)(n_merges - base) : BATCH;
+    for (long base = begin; base < end; base += BATCH) {
+        int nb = end - base < BATCH ? (int)(end - base) : BATCH;
         uint32_t bo = 0;
         for (int k = 0; k < nb; k++) { /* stage 1: split, decode, hash */
             gguf_str ms = tok_striter_next(&it);
@@ -180,10 +192,8 @@ ls_status tok_bpe_build_merges(tok_tokenizer *t, const tok_strlist *merges, cons
              * is never empty, and byte-level tokens never hold a raw space). */
             const char *sp = len >= 3 ? memchr(s + 1, ' ', len - 2) : NULL;
             if (!sp) {
-                ls_free(buf);
-                return ls_error(LS_ERR_FORMAT,
-                                "%s: tokenizer.ggml.merges[%lld] is \"%.*s\", expected two tokens separated by a "
-                                "space", label, (long long)(base + k), (int)(len > 60 ? 60 : len), s);
+                job->bad[ith] = base + k;
+                return;
             }
             pending_merge *m = &pm[k];
             size_t ln = (size_t)(sp - s);
@@ -224,8 +234,10 @@ ls_status tok_bpe_build_merges(tok_tokenizer *t, const tok_strlist *merges, cons
             if (pm[k].ok)
                 for (int j = 0; j < 2; j++)
                     probe_candidate(t, &pm[k], j);
-        for (int k = 0; k < nb; k++) { /* stage 3: verify */
+        for (int k = 0; k < nb; k++) { /* stage 3: verify, record */
             pending_merge *m = &pm[k];
+            found_merge *f = &job->found[base + k];
+            f->key = 0;
             if (!m->ok)
                 continue;
             for (int j = 0; j < 2; j++) {
@@ -239,35 +251,94 @@ ls_status tok_bpe_build_merges(tok_tokenizer *t, const tok_strlist *merges, cons
                 else /* a 32-bit tag collision: do the full probe */
                     m->id[j] = tok_vocab_lookup_h(t, str, m->len[j], m->h[j]);
             }
-            if (m->id[0] >= 0 && m->id[1] >= 0 && m->id[2] >= 0)
-                __builtin_prefetch(&t->mhash[(uint32_t)tok_mix64(merge_key(m->id[0], m->id[1])) & t->mmask]);
-        }
-        for (int k = 0; k < nb; k++) { /* stage 4: insert, in rank order */
-            pending_merge *m = &pm[k];
-            if (!m->ok || m->id[0] < 0 || m->id[1] < 0 || m->id[2] < 0) {
-                n_unusable++; /* can never apply (a symbol is always a token), or has no result */
-                continue;
+            if (m->id[0] >= 0 && m->id[1] >= 0 && m->id[2] >= 0) {
+                f->key = merge_key(m->id[0], m->id[1]);
+                f->id = m->id[2];
             }
-            uint64_t key = merge_key(m->id[0], m->id[1]);
-            uint32_t j = (uint32_t)tok_mix64(key) & t->mmask;
-            while (t->mhash[j].key != 0 && t->mhash[j].key != key)
-                j = (j + 1) & t->mmask;
-            if (t->mhash[j].key == key) {
-                n_dup++; /* the first (best-ranked) occurrence wins */
-                continue;
-            }
-            t->mhash[j].key = key;
-            t->mhash[j].rank = (int32_t)(base + k);
-            t->mhash[j].id = m->id[2];
-            kept++;
         }
     }
-    ls_free(buf);
+}
+
+ls_status tok_bpe_build_merges(tok_tokenizer *t, const tok_strlist *merges, const char *label)
+{
+    int64_t n_merges = merges->n;
+    if (n_merges > (1 << 28))
+        return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.merges has %lld entries, expected at most %d", label,
+                        (long long)n_merges, 1 << 28);
+    uint64_t max_len = merges->max_len;
+    if (max_len > (1u << 24))
+        return ls_error(LS_ERR_FORMAT, "%s: tokenizer.ggml.merges holds a %llu-byte entry, expected under 16 MiB",
+                        label, (unsigned long long)max_len);
+    uint32_t size = tok_table_size(n_merges);
+    t->mhash = tok_alloc_table((size_t)size * sizeof *t->mhash);
+    if (!t->mhash)
+        return ls_error(LS_ERR_NOMEM, "%s: out of memory for %lld merges", label, (long long)n_merges);
+    t->mmask = size - 1;
+
+    int nth = n_merges >= (int64_t)MERGE_THREADS * MERGES_PER_THREAD_MIN && plat_physical_cores() > 1
+                  ? MERGE_THREADS : 1;
+    merge_job job = { .t = t, .merges = merges };
+    pool *workers = NULL;
+    ls_status st = LS_OK;
+    job.found = ls_malloc((size_t)(n_merges > 0 ? n_merges : 1) * sizeof *job.found);
+    for (int i = 0; i < nth; i++)
+        job.buf[i] = ls_malloc(BATCH * (max_len + 1));
+    if (!job.found || !job.buf[0] || !job.buf[nth - 1]) {
+        st = ls_error(LS_ERR_NOMEM, "%s: out of memory for %lld merges", label, (long long)n_merges);
+        goto done;
+    }
+    if (nth > 1 && pool_create(nth, &workers) != LS_OK)
+        nth = 1; /* no second thread: do it alone */
+    if (workers)
+        pool_run(workers, find_merges, &job);
+    else
+        find_merges(&job, 0, 1);
+    for (int i = 0; i < nth; i++) {
+        if (job.bad[i] < 0)
+            continue;
+        gguf_str ms = { 0 };
+        tok_striter it = tok_striter_begin(merges);
+        for (int64_t k = 0; k <= job.bad[i]; k++)
+            ms = tok_striter_next(&it);
+        st = ls_error(LS_ERR_FORMAT,
+                      "%s: tokenizer.ggml.merges[%lld] is \"%.*s\", expected two tokens separated by a space",
+                      label, (long long)job.bad[i], (int)(ms.len > 60 ? 60 : ms.len), ms.ptr);
+        goto done;
+    }
+
+    /* Phase 2: insert in rank order, the slot of a merge AHEAD places later
+     * prefetched. */
+    enum { AHEAD = 16 };
+    long n_unusable = 0, n_dup = 0;
+    int32_t kept = 0;
+    for (int64_t r = 0; r < n_merges; r++) {
+        if (r + AHEAD < n_merges && job.found[r + AHEAD].key)
+            __builtin_prefetch(&t->mhash[(uint32_t)tok_mix64(job.found[r + AHEAD].key) & t->mmask], 1);
+        uint64_t key = job.found[r].key;
+        if (!key) {
+            n_unusable++; /* can never apply (a symbol is always a token), or has no result */
+            continue;
+        }
+        uint32_t j = (uint32_t)tok_mix64(key) & t->mmask;
+        while (t->mhash[j].key != 0 && t->mhash[j].key != key)
+            j = (j + 1) & t->mmask;
+        if (t->mhash[j].key == key) {
+            n_dup++; /* the first (best-ranked) occurrence wins */
+            continue;
+        }
+        t->mhash[j] = (tok_mslot){ .key = key, .rank = (int32_t)r, .id = job.found[r].id };
+        kept++;
+    }
     t->n_merges = kept;
     if (n_unusable || n_dup)
         log_warn("%s: ignored %ld merges naming tokens that are not in the vocabulary and %ld duplicates", label,
                  n_unusable, n_dup);
-    return LS_OK;
+done:
+    pool_free(workers);
+    for (int i = 0; i < MERGE_THREADS; i++)
+        ls_free(job.buf[i]);
+    ls_free(job.found);
+    return st;
 }
 
 /* ======================================================================== */

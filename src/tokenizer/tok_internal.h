@@ -246,10 +246,8 @@ static inline void tok_emit(tok_work *w, int32_t id)
 /* Grows *p to hold at least `need_bytes`; on failure sets w->status and returns false. */
 bool tok_work_reserve(tok_work *w, void **p, size_t *cap_bytes, size_t need_bytes);
 
-/* Zeroed memory for a large hash table, freed with ls_free(). Tables of
- * megabytes are probed at random, so they ask the kernel for 2 MiB pages
- * where it offers them (fewer TLB misses and page faults: the merge table
- * of Llama 3 loads about 20% faster). */
+/* Zeroed memory for a large hash table, freed with ls_free(); the pages of
+ * a big one are mapped in one system call rather than one fault at a time. */
 void *tok_alloc_table(size_t n_bytes);
 
 /* bpe.c */
