@@ -13,12 +13,14 @@
  * asked for it (TOK_PARSE_SPECIAL): at each position the longest special
  * text starting there wins, the leftmost position first (Hugging Face's
  * "leftmost-longest" rule); a bit set of possible first bytes makes positions
- * that cannot start one cost a single test. Each stretch of ordinary text in
- * between is then, for byte-level BPE, normalized to NFC when the vocabulary
- * asks for it, cut by the pre-tokenizer, and each piece handed to bpe.c; for
- * SentencePiece, escaped (spaces -> "▁", a "▁" in front of the first stretch
- * and of each stretch after a special token, as llama.cpp does) and handed to
- * spm.c. Ids are written straight into the caller's array.
+ * that cannot start one cost a single test. tok_encode_spans() does the same
+ * inside given byte ranges only (the template-written parts of a chat
+ * prompt). Each stretch of ordinary text in between is then, for byte-level
+ * BPE, normalized to NFC when the vocabulary asks for it, cut by the
+ * pre-tokenizer, and each piece handed to bpe.c; for SentencePiece, escaped
+ * (spaces -> "▁", a "▁" in front of the first stretch and of each stretch
+ * after a special token, as llama.cpp does) and handed to spm.c. Ids are
+ * written straight into the caller's array.
  */
 #include "tokenizer/tokenizer.h"
 
@@ -696,15 +698,16 @@ static void encode_text(tok_work *w, const uint8_t *s, size_t n, bool lead)
     tok_spm_encode(w, w->buf, o);
 }
 
-ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t *out_ids,
-                     size_t cap, size_t *n_out)
+/* The one encoder behind tok_encode() and tok_encode_spans(). Special
+ * tokens are matched only inside `allowed` (sorted, not overlapping, checked
+ * by the callers; n_allowed 0 = nowhere): at each position of a range, the
+ * longest special text that does not run past the range's end. Ranges that
+ * touch count as one, so a caller may cut its ranges anywhere. The ordinary
+ * text between matches is encoded exactly as it would be without ranges:
+ * ranges change which special tokens are recognised, nothing else. */
+static ls_status encode(const tok_tokenizer *tok, const char *text, size_t len, const tok_span *allowed,
+                        size_t n_allowed, unsigned flags, int32_t *out_ids, size_t cap, size_t *n_out)
 {
-    *n_out = 0;
-    if (!tok || (!text && len) || (!out_ids && cap))
-        return ls_error(LS_ERR_ARG, "tok_encode: NULL tokenizer, text or output array");
-    if (len > TOK_MAX_TEXT_BYTES) /* symbol positions are 32-bit; SentencePiece escaping triples spaces */
-        return ls_error(LS_ERR_LIMIT, "tok_encode: a text of %zu bytes is over the %d MiB limit of one call", len,
-                        TOK_MAX_TEXT_BYTES >> 20);
     tok_work w;
     memset(&w, 0, sizeof w);
     w.tok = tok;
@@ -717,15 +720,19 @@ ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, uns
     const uint8_t *s = (const uint8_t *)text;
     /* A sequence that starts with BOS continues nothing: TOK_ADD_BOS wins. */
     bool lead = !(flags & TOK_CONTINUE) || (flags & TOK_ADD_BOS);
-    size_t start = 0;
-    if (flags & TOK_PARSE_SPECIAL) {
-        for (size_t i = 0; i < len && !w.status;) {
+    size_t start = 0; /* first byte not yet encoded */
+    for (size_t k = 0; k < n_allowed && !w.status;) {
+        /* [lo, hi): one range, or several that touch */
+        size_t lo = allowed[k].offset, hi = lo + allowed[k].n_bytes;
+        for (k++; k < n_allowed && allowed[k].offset == hi; k++)
+            hi += allowed[k].n_bytes;
+        for (size_t i = lo; i < hi && !w.status;) {
             if (!(tok->trie_first[s[i] >> 3] & (1u << (s[i] & 7)))) {
                 i++;
                 continue;
             }
             int32_t id = -1;
-            size_t m = trie_match(tok, s + i, len - i, &id);
+            size_t m = trie_match(tok, s + i, hi - i, &id);
             if (!m) {
                 i++;
                 continue;
@@ -752,6 +759,49 @@ ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, uns
     if (w.n > cap)
         return ls_error(LS_ERR_LIMIT, "tok_encode: the text needs %zu tokens, the output array holds %zu", w.n, cap);
     return LS_OK;
+}
+
+static ls_status check_args(const char *fn, const tok_tokenizer *tok, const char *text, size_t len,
+                            const int32_t *out_ids, size_t cap)
+{
+    if (!tok || (!text && len) || (!out_ids && cap))
+        return ls_error(LS_ERR_ARG, "%s: NULL tokenizer, text or output array", fn);
+    if (len > TOK_MAX_TEXT_BYTES) /* symbol positions are 32-bit; SentencePiece escaping triples spaces */
+        return ls_error(LS_ERR_LIMIT, "%s: a text of %zu bytes is over the %d MiB limit of one call", fn, len,
+                        TOK_MAX_TEXT_BYTES >> 20);
+    return LS_OK;
+}
+
+ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t *out_ids,
+                     size_t cap, size_t *n_out)
+{
+    *n_out = 0;
+    ls_status st = check_args("tok_encode", tok, text, len, out_ids, cap);
+    if (st)
+        return st;
+    tok_span all = { 0, len };
+    return encode(tok, text, len, &all, (flags & TOK_PARSE_SPECIAL) ? 1 : 0, flags, out_ids, cap, n_out);
+}
+
+ls_status tok_encode_spans(const tok_tokenizer *tok, const char *text, size_t len, const tok_span *allowed,
+                           size_t n_allowed, unsigned flags, int32_t *out_ids, size_t cap, size_t *n_out)
+{
+    *n_out = 0;
+    ls_status st = check_args("tok_encode_spans", tok, text, len, out_ids, cap);
+    if (st)
+        return st;
+    if (!allowed && n_allowed)
+        return ls_error(LS_ERR_ARG, "tok_encode_spans: NULL ranges");
+    size_t end = 0;
+    for (size_t k = 0; k < n_allowed; k++) {
+        const tok_span *r = &allowed[k];
+        if (r->offset < end || r->offset > len || r->n_bytes > len - r->offset)
+            return ls_error(LS_ERR_ARG,
+                            "tok_encode_spans: range %zu (%zu bytes at %zu) is out of order or outside the %zu-byte text",
+                            k, r->n_bytes, r->offset, len);
+        end = r->offset + r->n_bytes;
+    }
+    return encode(tok, text, len, allowed, n_allowed, flags, out_ids, cap, n_out);
 }
 
 /* ======================================================================== */

@@ -21,9 +21,10 @@
  * caller passes TOK_PARSE_SPECIAL, which is meant for text the program itself
  * wrote (chat-template text). The default is the opposite: text typed by a
  * user is always plain text, so a user who types "</think>" gets those nine
- * characters, never the control token. To build one prompt, encode template
- * parts with TOK_PARSE_SPECIAL and user parts without, appending each result
- * to the same id array (out_ids + n so far).
+ * characters, never the control token. A prompt that mixes both is encoded
+ * in one call with tok_encode_spans(), which recognises special tokens only
+ * in the ranges the program wrote (encoding the parts one by one would cut
+ * the text differently where they meet).
  *
  * Thread safety. A loaded tok_tokenizer is immutable: any number of threads
  * may encode and decode with it at once. tok_encode() keeps its scratch
@@ -99,6 +100,26 @@ enum { TOK_MAX_TEXT_BYTES = 1 << 29 }; /* 512 MiB per tok_encode() call */
  * LS_ERR_LIMIT with *n_out = 0 for a text over TOK_MAX_TEXT_BYTES. */
 ls_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t *out_ids,
                      size_t cap, size_t *n_out);
+
+/* A byte range text[offset .. offset + n_bytes). */
+typedef struct {
+    size_t offset;
+    size_t n_bytes;
+} tok_span;
+
+/* Like tok_encode() with TOK_PARSE_SPECIAL, except that a special token is
+ * recognised only where its text lies entirely inside the `allowed` ranges
+ * (sorted by offset, not overlapping; ranges that touch count as one);
+ * elsewhere special-token texts are plain characters. The text is still cut
+ * and encoded as one text, so the ordinary tokens are the same as tok_encode()
+ * gives for the whole text: "user\n" allowed followed by "\nHi" gives the ids
+ * of "user\n\nHi", the two newlines in one token. This is how a chat prompt
+ * is encoded (generate/template.h, tpl_encode): the ranges the template
+ * wrote are allowed, what a user typed is not, so typing "<|im_end|>" cannot
+ * end a turn. Other flags as for tok_encode (TOK_PARSE_SPECIAL is implied).
+ * LS_ERR_ARG for ranges out of order or outside the text. */
+ls_status tok_encode_spans(const tok_tokenizer *tok, const char *text, size_t len, const tok_span *allowed,
+                           size_t n_allowed, unsigned flags, int32_t *out_ids, size_t cap, size_t *n_out);
 
 /* Decodes ids to text in out[0..cap) and its length to *n_bytes (no NUL is
  * added). Ids outside the vocabulary produce nothing. The result is the raw
