@@ -5,9 +5,10 @@
 #   clang libclang-rt-14-dev           libFuzzer and sanitizer runtimes (fuzz targets, TSan/ASan builds)
 #   pkg-config libutf8proc-dev         Unicode categories and NFC for the tokenizer
 #   libcjson-dev                       JSON parsing (golden reference files, chat messages)
+#   libedit-dev                        line editing and input history in `localseek chat`
 #   python3                            small helper scripts in tests
 set -euo pipefail
-PACKAGES="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libutf8proc-dev libcjson-dev python3"
+PACKAGES="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libutf8proc-dev libcjson-dev libedit-dev python3"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=""

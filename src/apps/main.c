@@ -11,6 +11,7 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    { "chat", cmd_chat, "talk with a model: its thoughts shown apart, the conversation kept in context" },
     { "run", cmd_run, "continue a text with a model, streaming the result" },
     { "logits", cmd_logits, "print the model's next-token scores for prompts, as JSON (for checking correctness)" },
     { "info", cmd_info, "describe a GGUF model file (architecture, sizes, tensor types)" },

@@ -1,0 +1,156 @@
+/* chat.h — a conversation with a model: turns in, streamed answers out.
+ *
+ * A chat session keeps the list of messages (system, user, assistant) and,
+ * for each new user message, does what a person expects of a chat program:
+ *   1. renders the whole conversation with the model's chat template
+ *      (template.h) and encodes it, template markers as special tokens and
+ *      everybody's words as plain text;
+ *   2. fits it into the context window: if it is too long, the oldest turns
+ *      are left out (never the system text, never the new message) and the
+ *      caller is told in one sentence; a single message too long for the
+ *      window is refused with its size and the limit;
+ *   3. re-uses its work: the KV cache still holds the tokens of the previous
+ *      turn, so only the tokens after the longest common prefix of the new
+ *      prompt and the cache are processed (turn 5 of a conversation costs the
+ *      new message, not the whole conversation);
+ *   4. generates token by token, splitting the stream into the model's
+ *      thinking and its answer (reasoning.h), enforcing a thinking budget,
+ *      the answer length limit and stop strings (stop.h), and stopping at the
+ *      model's end-of-turn tokens or when the caller cancels (Ctrl-C);
+ *   5. stores the answer (and, apart, the thinking) as the assistant message.
+ * Earlier thoughts are never sent back to the model (the R1 templates drop
+ * them; here the stored content simply does not hold them), but they stay
+ * available to the user through chat_message().
+ *
+ * Owns: the forward context (KV cache), the sampler, the stream decoders and
+ * copies of every message. Does not: own the model or the tokenizer (the
+ * caller keeps them alive longer), read the terminal, or store anything on
+ * disk (the memory layer does).
+ * Called by: apps (`localseek chat`), later the server and the orchestrator.
+ */
+#ifndef LS_CHAT_H
+#define LS_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+#include "generate/sampler.h"
+#include "generate/template.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+enum { CHAT_MAX_STOPS = 8 };
+
+typedef struct {
+    int n_ctx;              /* context window in tokens (KV cache size) */
+    int n_threads;          /* 0 = physical cores */
+    tpl_family family;      /* TPL_UNKNOWN: detect from the model's template */
+    smp_params sampling;    /* start from chat_default_params(): the family's values */
+    int n_answer_max;       /* answer tokens per turn; -1 = until the context is full */
+    int think_budget;       /* thinking tokens before the thought is closed; -1 = none */
+    const char *system;     /* system text or NULL (copied) */
+    const char *stops[CHAT_MAX_STOPS]; /* stop strings (answer text only) */
+    int n_stops;
+} chat_params;
+
+/* Defaults for `family` (TPL_UNKNOWN: generic ones): n_ctx 4096, the
+ * family's recommended sampling (DeepSeek-R1: temperature 0.6, top-p 0.95),
+ * no answer limit, no thinking budget, no system text, no stop strings. */
+chat_params chat_default_params(tpl_family family);
+
+/* The family a model's GGUF template belongs to (TPL_UNKNOWN if it has no
+ * template or one this program does not know). */
+tpl_family chat_detect_family(const model *m);
+
+typedef enum { CHAT_THINKING, CHAT_ANSWER } chat_part;
+
+typedef struct {
+    /* Text as it streams, complete UTF-8 characters only. */
+    void (*on_text)(void *ctx, chat_part part, const char *text, size_t n_bytes);
+    /* A sentence for the user about what happened (old turns left out, the
+     * thinking budget closed the thought); NULL to ignore. */
+    void (*on_note)(void *ctx, const char *sentence);
+    /* Polled once per token; true ends the answer (kept, marked interrupted). */
+    bool (*cancelled)(void *ctx);
+    void *ctx;
+} chat_callbacks;
+
+typedef enum {
+    CHAT_STOP_EOG,         /* the model ended its turn */
+    CHAT_STOP_LENGTH,      /* n_answer_max answer tokens */
+    CHAT_STOP_STRING,      /* one of the stop strings */
+    CHAT_STOP_CONTEXT,     /* the context window is full */
+    CHAT_STOP_CANCELLED,   /* the caller cancelled (Ctrl-C) */
+} chat_stop;
+
+const char *chat_stop_name(chat_stop s); /* "end of turn", "length limit", ... */
+
+typedef struct {
+    int n_prompt;          /* tokens of the rendered conversation */
+    int n_reused;          /* of those, already in the KV cache */
+    int n_thinking;        /* generated inside <think> ... </think> */
+    int n_answer;          /* generated after it */
+    int n_dropped;         /* old messages left out to fit the context */
+    bool budget_closed;    /* the thinking budget closed the thought */
+    bool thought_unfinished; /* the turn ended while the model was still thinking */
+    chat_stop stop;
+    double t_prefill_s;    /* processing the new prompt tokens */
+    double t_first_token_s; /* from the call to the first generated token */
+    double t_thinking_s;   /* from the first token to the end of the thought */
+    double t_generate_s;   /* all generation */
+    double t_total_s;
+} chat_turn_stats;
+
+typedef struct chat chat;
+
+/* Caller frees with chat_free(); `m` and `tok` must outlive the session.
+ * Errors: those of fwd_create / smp_create / stop_create (LS_ERR_NOMEM,
+ * LS_ERR_ARG with a sentence). */
+ls_status chat_create(const model *m, const tok_tokenizer *tok, const chat_params *p, chat **out);
+void chat_free(chat *c); /* chat_free(NULL) is a no-op */
+
+/* Sends one user message and streams the answer through `cb`. On success
+ * the user message and the answer are both in the conversation (an answer
+ * cut short is kept, and st->stop says why). On failure nothing is added and
+ * ls_error_msg() has the sentence: LS_ERR_LIMIT when the message alone does
+ * not fit the context window (with both sizes and a suggestion), LS_ERR_NOMEM,
+ * LS_ERR_ARG. */
+ls_status chat_send(chat *c, const char *user_text, const chat_callbacks *cb, chat_turn_stats *st);
+
+/* Appends a message to the conversation without running the model (to
+ * resume a stored conversation): role "user" or "assistant"; `thinking` may
+ * be NULL. The next chat_send() processes it with the rest of the prompt.
+ * LS_ERR_ARG for another role, LS_ERR_NOMEM. */
+ls_status chat_add_message(chat *c, const char *role, const char *content, const char *thinking);
+
+/* Forgets the conversation (keeps the system text and the KV cache, whose
+ * common prefix the next turn still re-uses) and restarts the sampler. */
+void chat_reset(chat *c);
+
+/* Replaces the system text (NULL: none). LS_ERR_NOMEM. */
+ls_status chat_set_system(chat *c, const char *system);
+
+/* Changes the thinking budget (-1: none) for the next turns. */
+void chat_set_think_budget(chat *c, int budget);
+
+/* The conversation so far (system text not included). */
+typedef struct {
+    const char *role;      /* "user" or "assistant" */
+    const char *content;   /* what was said (for an assistant: the answer only) */
+    const char *thinking;  /* assistant only: its thoughts, "" if none */
+    bool interrupted;      /* assistant only: cut short (st->stop was not end of turn) */
+} chat_message;
+
+size_t chat_n_messages(const chat *c);
+chat_message chat_get_message(const chat *c, size_t i); /* i < chat_n_messages() */
+
+tpl_family chat_family(const chat *c);
+/* The text of the last prompt rendered (what the model was given), "" before
+ * the first turn. Valid until the next chat_send(). */
+const char *chat_last_prompt(const chat *c);
+int chat_n_ctx(const chat *c);
+int chat_n_cached(const chat *c); /* tokens in the KV cache now */
+
+#endif
