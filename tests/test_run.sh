@@ -53,4 +53,16 @@ long=$(printf 'Once upon a time %.0s' $(seq 1 40))
 "$BIN" run -m "$SHARED/models/stories260K.gguf" -p "$long" --ctx 64 >/dev/null 2>"$TMP/err"; [ $? = 1 ] && ok || bad "over-long prompt refused"
 grep -q "use --ctx" "$TMP/err" && ok || bad "over-long prompt message suggests --ctx: $(cat "$TMP/err")"
 
+# 4. the chat template: a model that carries one gets the text as a user turn
+#    (R1: <BOS><｜User｜>H i<｜Assistant｜><think> \n = 7 tokens), no echo;
+#    --raw continues the text as it is and echoes it first
+G="$SHARED/models/golden-qwen2-q8_0.gguf"
+out=$("$BIN" run -m "$G" -p "Hi" --temp 0 -n 4 2>"$TMP/err")
+grep -q "^\[7 prompt tokens" "$TMP/err" && ok || bad "templated prompt is 7 tokens: $(cat "$TMP/err")"
+case "$out" in Hi*) bad "templated run does not echo the prompt: $out" ;; *) ok ;; esac
+out=$("$BIN" run -m "$G" -p "Hi" --raw --temp 0 -n 4 2>"$TMP/err")
+grep -q "^\[3 prompt tokens" "$TMP/err" && ok || bad "raw prompt is BOS H i: $(cat "$TMP/err")"
+case "$out" in Hi*) ok ;; *) bad "raw run echoes the prompt: $out" ;; esac
+"$BIN" run -m "$G" -p "Hi" --chat-template nope >/dev/null 2>&1; [ $? = 2 ] && ok || bad "unknown template name: exit 2"
+
 finish

@@ -5,8 +5,14 @@
  * prefill, then tokens are sampled one at a time and printed as soon as they
  * form complete characters. Stops at an end-of-generation token, after -n
  * tokens, or when the context is full (said on stderr). Timing goes to stderr
- * so stdout holds only the generated text. Until the chat issue adds chat
- * templates, the text is used as it is (--raw is the only mode).
+ * so stdout holds only the generated text.
+ *
+ * When the model carries a chat template localseek knows (or one is named
+ * with --chat-template), the text is sent as one user message in that
+ * template, and the model's whole reply is printed as it comes (a reasoning
+ * model's <think> part included: `chat` is the command that sets it apart).
+ * With --raw, or for a model without a template (stories260K), the text is
+ * continued as it is and echoed first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +21,11 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "base/alloc.h"
+#include "base/log.h"
 #include "base/platform.h"
+#include "generate/chat.h"
 #include "generate/sampler.h"
+#include "generate/template.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -33,13 +42,15 @@ static void usage(FILE *out)
             "  --seed S         random seed (default 42): same seed, same text\n"
             "  --ctx N          context size in tokens (default 4096)\n"
             "  -t N             threads (default: physical cores)\n"
-            "  --raw            use the text as is, without a chat template (the only mode for now)\n"
+            "  --raw            continue the text as it is, without the model's chat template\n"
+            "  --chat-template NAME  deepseek-r1, chatml, qwen2.5, qwen3, llama3 or llama3.0 (default: the model's)\n"
             "  --parse-special  let the text contain special tokens such as <|im_end|>\n");
 }
 
 int cmd_run(int argc, char **argv)
 {
-    const char *model_path = NULL, *prompt = NULL;
+    const char *model_path = NULL, *prompt = NULL, *template_name = NULL;
+    bool raw = false;
     long n_gen = 256, n_ctx = 4096, n_threads = 0, seed = 42, top_k = 40;
     double temp = 0.8, top_p = 0.95, min_p = 0.05;
     bool parse_special = false;
@@ -49,6 +60,7 @@ int cmd_run(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--raw")) {
+            raw = true;
             continue;
         } else if (!strcmp(a, "--parse-special")) {
             parse_special = true;
@@ -61,6 +73,8 @@ int cmd_run(int argc, char **argv)
             model_path = v;
         else if (!strcmp(a, "-p"))
             prompt = v;
+        else if (!strcmp(a, "--chat-template"))
+            template_name = v;
         else if (!strcmp(a, "-n"))
             ok = cli_int("run", a, v, 0, 1 << 24, &n_gen);
         else if (!strcmp(a, "--ctx"))
@@ -88,6 +102,13 @@ int cmd_run(int argc, char **argv)
     if (!model_path || !prompt) {
         fprintf(stderr, "localseek run: -m MODEL and -p TEXT are required\n");
         usage(stderr);
+        return 2;
+    }
+
+    tpl_family family = TPL_UNKNOWN;
+    if (template_name && !raw && (family = tpl_family_from_name(template_name)) == TPL_UNKNOWN) {
+        fprintf(stderr, "localseek run: unknown --chat-template '%s' (deepseek-r1, chatml, qwen2.5, qwen3, llama3, "
+                        "llama3.0)\n", template_name);
         return 2;
     }
 
@@ -125,16 +146,25 @@ int cmd_run(int argc, char **argv)
     }
     t_load = plat_now_s() - t_load;
 
+    if (!raw && family == TPL_UNKNOWN)
+        family = chat_detect_family(m);
     size_t n_prompt = 0, len = strlen(prompt);
-    unsigned flags = (tok_wants_bos(tok) ? TOK_ADD_BOS : 0) | (parse_special ? TOK_PARSE_SPECIAL : 0);
-    tok_encode(tok, prompt, len, flags, NULL, 0, &n_prompt);
-    ids = ls_malloc(sizeof(int32_t) * (n_prompt + 1));
     logits = ls_malloc(sizeof(float) * (size_t)m->hp.n_vocab);
+    if (family != TPL_UNKNOWN) {
+        s = chat_encode_single(tok, family, prompt, &ids, &n_prompt);
+        log_info("run: prompt in the %s chat template (--raw to continue the text as it is)",
+                 tpl_family_info(family)->name);
+    } else {
+        unsigned flags = (tok_wants_bos(tok) ? TOK_ADD_BOS : 0) | (parse_special ? TOK_PARSE_SPECIAL : 0);
+        tok_encode(tok, prompt, len, flags, NULL, 0, &n_prompt);
+        ids = ls_malloc(sizeof(int32_t) * (n_prompt + 1));
+        s = ids ? tok_encode(tok, prompt, len, flags, ids, n_prompt + 1, &n_prompt) : LS_ERR_NOMEM;
+    }
     if (!ids || !logits) {
         fprintf(stderr, "localseek run: out of memory\n");
         goto done;
     }
-    if ((s = tok_encode(tok, prompt, len, flags, ids, n_prompt + 1, &n_prompt))) {
+    if (s) {
         fprintf(stderr, "localseek run: %s\n", ls_error_msg());
         goto done;
     }
@@ -154,7 +184,8 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     double t_prompt = plat_now_s() - t0;
-    fputs(prompt, stdout);
+    if (family == TPL_UNKNOWN)
+        fputs(prompt, stdout); /* a continuation: show what it continues */
     fflush(stdout);
 
     long n_done = 0;

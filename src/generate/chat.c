@@ -322,6 +322,29 @@ ls_status chat_add_message(chat *c, const char *role, const char *content, const
     return LS_OK;
 }
 
+/* Renders msgs with the generation prompt, the tokenizer's BOS and EOS texts
+ * filled in, and encodes the result (template.h: specials only where the
+ * template wrote them). */
+static ls_status render_encode(const tok_tokenizer *tok, tpl_family family, const tpl_message *msgs, size_t n_msgs,
+                               tpl_prompt *prompt, int32_t **ids, size_t *n_ids)
+{
+    char text[2][64] = { "", "" };
+    int32_t id[2] = { tok_bos(tok), tok_eos(tok) };
+    for (int k = 0; k < 2; k++) {
+        size_t nb;
+        const char *piece = id[k] >= 0 ? tok_piece(tok, id[k], &nb) : NULL;
+        if (piece && nb < sizeof text[k]) {
+            memcpy(text[k], piece, nb);
+            text[k][nb] = 0;
+        }
+    }
+    tpl_options opt = { .add_generation_prompt = true, .bos = text[0], .eos = text[1] };
+    ls_status st = tpl_render(family, msgs, n_msgs, &opt, prompt);
+    if (!st)
+        st = tpl_encode(tok, prompt, ids, n_ids);
+    return st;
+}
+
 /* Renders system text + msgs[first..n_msgs) with the generation prompt and
  * encodes it into *ids. For families whose authors advise against a system
  * prompt (DeepSeek-R1), the system text opens the first user message. */
@@ -356,20 +379,19 @@ static ls_status render(chat *c, size_t first, int32_t **ids, size_t *n_ids)
         }
         tm[k++] = (tpl_message){ g->assistant ? "assistant" : "user", content };
     }
-    size_t nb;
-    int32_t bos = tok_bos(c->tok), eos = tok_eos(c->tok);
-    char bos_text[64] = "", eos_text[64] = "";
-    const char *piece;
-    if (bos >= 0 && (piece = tok_piece(c->tok, bos, &nb)) && nb < sizeof bos_text)
-        memcpy(bos_text, piece, nb), bos_text[nb] = 0;
-    if (eos >= 0 && (piece = tok_piece(c->tok, eos, &nb)) && nb < sizeof eos_text)
-        memcpy(eos_text, piece, nb), eos_text[nb] = 0;
-    tpl_options opt = { .add_generation_prompt = true, .bos = bos_text, .eos = eos_text };
-    ls_status st = tpl_render(c->family, tm, k, &opt, &c->prompt);
-    if (!st)
-        st = tpl_encode(c->tok, &c->prompt, ids, n_ids);
+    ls_status st = render_encode(c->tok, c->family, tm, k, &c->prompt, ids, n_ids);
     ls_free(merged);
     ls_free(tm);
+    return st;
+}
+
+ls_status chat_encode_single(const tok_tokenizer *tok, tpl_family family, const char *user_text, int32_t **ids,
+                             size_t *n_ids)
+{
+    tpl_prompt p = { 0 };
+    tpl_message one = { "user", user_text };
+    ls_status st = render_encode(tok, family, &one, 1, &p, ids, n_ids);
+    tpl_prompt_free(&p);
     return st;
 }
 

@@ -64,6 +64,12 @@ chat_params chat_default_params(tpl_family family);
  * template or one this program does not know). */
 tpl_family chat_detect_family(const model *m);
 
+/* One user message rendered with family's template and the generation
+ * prompt, encoded (for one-shot use: `localseek run`). The caller frees *ids
+ * with ls_free(). Errors as tpl_render / tpl_encode. */
+ls_status chat_encode_single(const tok_tokenizer *tok, tpl_family family, const char *user_text, int32_t **ids,
+                             size_t *n_ids);
+
 typedef enum { CHAT_THINKING, CHAT_ANSWER } chat_part;
 
 typedef struct {
