@@ -17,6 +17,7 @@ static const command commands[] = {
     { "info", cmd_info, "describe a GGUF model file (architecture, sizes, tensor types)" },
     { "quantize", cmd_quantize, "convert a GGUF model to another numeric format" },
     { "tokenize", cmd_tokenize, "turn text into token ids (and pieces) with a model's tokenizer" },
+    { "prompt", cmd_prompt, "show the exact prompt (text or token ids) a model reads for a conversation" },
     { "bench", cmd_bench, "measure speed (--kernels: dot-product kernels against memory bandwidth)" },
 };
 
