@@ -69,7 +69,7 @@ static tok_tokenizer *tok;
 
 static chat_params params(void)
 {
-    chat_params p = chat_default_params(chat_detect_family(m));
+    chat_params p = chat_default_params(tpl_detect_file(m->file, NULL));
     p.n_ctx = 1024;
     p.n_threads = 2;
     p.sampling.temp = 0;
@@ -313,7 +313,7 @@ int main(void)
         fprintf(stderr, "cannot load %s: %s\n", path, ls_error_msg());
         return 1;
     }
-    CHECK(chat_detect_family(m) == TPL_DEEPSEEK_R1, "the golden model carries the DeepSeek-R1 template");
+    CHECK(tpl_detect_file(m->file, NULL) == TPL_DEEPSEEK_R1, "the golden model carries the DeepSeek-R1 template");
     test_reuse();
     test_system_and_forgery();
     test_stops_and_cancel();

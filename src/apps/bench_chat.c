@@ -83,7 +83,7 @@ int bench_chat_main(int argc, char **argv)
     ls_status s = model_load(path, &m);
     if (!s)
         s = tok_load(m->file, &tok);
-    tpl_family family = s ? TPL_UNKNOWN : chat_detect_family(m);
+    tpl_family family = s ? TPL_UNKNOWN : tpl_detect_file(m->file, NULL);
     chat_params p = chat_default_params(family);
     p.n_ctx = (int)n_ctx;
     p.n_threads = (int)n_threads;

@@ -39,3 +39,33 @@ const char *cli_value(const char *cmd, int argc, char **argv, int *i)
     }
     return argv[++*i];
 }
+
+void cli_print_template_names(FILE *out)
+{
+    for (int f = 1; f < TPL_N_FAMILIES; f++)
+        fprintf(out, "%s%s", f > 1 ? ", " : "", tpl_family_info((tpl_family)f)->name);
+}
+
+bool cli_chat_template(const char *cmd, const char *name, tpl_family *out)
+{
+    *out = tpl_family_from_name(name);
+    if (*out != TPL_UNKNOWN)
+        return true;
+    fprintf(stderr, "localseek %s: unknown --chat-template '%s' (known: ", cmd, name);
+    cli_print_template_names(stderr);
+    fprintf(stderr, ")\n");
+    return false;
+}
+
+tpl_family cli_model_family(const char *cmd, const gguf_file *f, const char *path, tpl_family forced)
+{
+    if (forced != TPL_UNKNOWN)
+        return forced;
+    bool has = false;
+    tpl_family family = tpl_detect_file(f, &has);
+    if (family == TPL_UNKNOWN)
+        fprintf(stderr, "localseek %s: warning: %s %s; using %s (choose another with --chat-template NAME)\n", cmd,
+                path, has ? "has a chat template localseek does not know" : "has no chat template",
+                tpl_family_info(TPL_FALLBACK)->name);
+    return family == TPL_UNKNOWN ? TPL_FALLBACK : family;
+}

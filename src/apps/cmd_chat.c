@@ -386,11 +386,8 @@ int cmd_chat(int argc, char **argv)
         return rc;
 
     tpl_family forced = TPL_UNKNOWN;
-    if (o.template_name && (forced = tpl_family_from_name(o.template_name)) == TPL_UNKNOWN) {
-        fprintf(stderr, "localseek chat: unknown --chat-template '%s' (deepseek-r1, chatml, qwen2.5, qwen3, llama3, "
-                        "llama3.0)\n", o.template_name);
+    if (o.template_name && !cli_chat_template("chat", o.template_name, &forced))
         return 2;
-    }
     model *m = NULL;
     tok_tokenizer *tok = NULL;
     chat *c = NULL;
@@ -403,16 +400,7 @@ int cmd_chat(int argc, char **argv)
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
         goto done;
     }
-    tpl_family family = forced;
-    if (family == TPL_UNKNOWN) {
-        family = chat_detect_family(m);
-        if (family == TPL_UNKNOWN) {
-            fprintf(stderr, "localseek chat: warning: this model's chat template is missing or not one localseek "
-                            "knows; using %s (choose another with --chat-template NAME)\n",
-                    tpl_family_info(TPL_FALLBACK)->name);
-            family = TPL_FALLBACK;
-        }
-    }
+    tpl_family family = cli_model_family("chat", m->file, o.model_path, forced);
     chat_params p = chat_default_params(family);
     p.n_ctx = (int)o.n_ctx;
     p.n_threads = (int)o.n_threads;

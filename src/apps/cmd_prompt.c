@@ -22,18 +22,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "apps/cli.h"
 #include "apps/commands.h"
 #include "base/alloc.h"
 #include "base/platform.h"
 #include "generate/template.h"
 #include "gguf/gguf.h"
 #include "tokenizer/tokenizer.h"
-
-static void print_family_names(FILE *out)
-{
-    for (int f = 1; f < TPL_N_FAMILIES; f++)
-        fprintf(out, "%s%s", f > 1 ? ", " : "", tpl_family_info((tpl_family)f)->name);
-}
 
 static void usage(FILE *out)
 {
@@ -52,7 +47,7 @@ static void usage(FILE *out)
             "                          special tokens, message text never does; BOS added once if the\n"
             "                          model wants it\n"
             "  --chat-template NAME    render as this family instead of the model's own template: ");
-    print_family_names(out);
+    cli_print_template_names(out);
     fprintf(out, "\n"
                  "                          (a model with no template, or one not recognised, is rendered\n"
                  "                          as chatml with a warning)\n");
@@ -127,29 +122,6 @@ static char *token_text(const tok_tokenizer *tok, int32_t id)
     return ls_strndup(p ? p : "", p ? n : 0);
 }
 
-/* The family to render with: --chat-template, else the model's template,
- * else the fallback (with a warning). */
-static tpl_family choose_family(const gguf_file *f, const char *model, tpl_family forced)
-{
-    if (forced != TPL_UNKNOWN)
-        return forced;
-    gguf_str s = { 0 };
-    if (gguf_get_str(f, "tokenizer.chat_template", &s) != LS_OK || s.len == 0) {
-        fprintf(stderr, "localseek prompt: warning: %s has no chat template; rendering as %s "
-                        "(choose another with --chat-template NAME)\n", model, tpl_family_info(TPL_FALLBACK)->name);
-        return TPL_FALLBACK;
-    }
-    char *text = ls_strndup(s.ptr, s.len);
-    tpl_family family = text ? tpl_detect(text) : TPL_UNKNOWN;
-    ls_free(text);
-    if (family == TPL_UNKNOWN) {
-        fprintf(stderr, "localseek prompt: warning: the chat template of %s is not one localseek knows; rendering as "
-                        "%s (choose another with --chat-template NAME)\n", model, tpl_family_info(TPL_FALLBACK)->name);
-        return TPL_FALLBACK;
-    }
-    return family;
-}
-
 int cmd_prompt(int argc, char **argv)
 {
     const char *model = NULL, *messages = NULL, *template_name = NULL;
@@ -182,12 +154,8 @@ int cmd_prompt(int argc, char **argv)
         return 2;
     }
     tpl_family forced = TPL_UNKNOWN;
-    if (template_name && (forced = tpl_family_from_name(template_name)) == TPL_UNKNOWN) {
-        fprintf(stderr, "localseek prompt: unknown --chat-template '%s' (known: ", template_name);
-        print_family_names(stderr);
-        fprintf(stderr, ")\n");
+    if (template_name && !cli_chat_template("prompt", template_name, &forced))
         return 2;
-    }
 
     int rc = 1;
     cJSON *root = NULL;
@@ -206,7 +174,7 @@ int cmd_prompt(int argc, char **argv)
         fprintf(stderr, "localseek prompt: %s\n", ls_error_msg());
         goto done;
     }
-    tpl_family family = choose_family(f, model, forced);
+    tpl_family family = cli_model_family("prompt", f, model, forced);
     bos = token_text(tok, tok_bos(tok));
     eos = token_text(tok, tok_eos(tok));
     if (!bos || !eos) {

@@ -106,11 +106,8 @@ int cmd_run(int argc, char **argv)
     }
 
     tpl_family family = TPL_UNKNOWN;
-    if (template_name && !raw && (family = tpl_family_from_name(template_name)) == TPL_UNKNOWN) {
-        fprintf(stderr, "localseek run: unknown --chat-template '%s' (deepseek-r1, chatml, qwen2.5, qwen3, llama3, "
-                        "llama3.0)\n", template_name);
+    if (template_name && !raw && !cli_chat_template("run", template_name, &family))
         return 2;
-    }
 
     int rc = 1;
     model *m = NULL;
@@ -147,7 +144,7 @@ int cmd_run(int argc, char **argv)
     t_load = plat_now_s() - t_load;
 
     if (!raw && family == TPL_UNKNOWN)
-        family = chat_detect_family(m);
+        family = tpl_detect_file(m->file, NULL);
     size_t n_prompt = 0, len = strlen(prompt);
     logits = ls_malloc(sizeof(float) * (size_t)m->hp.n_vocab);
     if (family != TPL_UNKNOWN) {

@@ -25,7 +25,6 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
-#include "gguf/gguf.h"
 #include "generate/reasoning.h"
 #include "generate/stop.h"
 #include "model/forward.h"
@@ -129,19 +128,6 @@ chat_params chat_default_params(tpl_family family)
         p.sampling.repeat_penalty = info->sampling.repeat_penalty;
     }
     return p;
-}
-
-tpl_family chat_detect_family(const model *m)
-{
-    gguf_str s;
-    if (gguf_get_str(m->file, "tokenizer.chat_template", &s) != LS_OK || s.len == 0)
-        return TPL_UNKNOWN;
-    char *text = ls_strndup(s.ptr, (size_t)s.len);
-    if (!text)
-        return TPL_UNKNOWN;
-    tpl_family f = tpl_detect(text);
-    ls_free(text);
-    return f;
 }
 
 /* ======================================================================== */

@@ -60,10 +60,6 @@ typedef struct {
  * no answer limit, no thinking budget, no system text, no stop strings. */
 chat_params chat_default_params(tpl_family family);
 
-/* The family a model's GGUF template belongs to (TPL_UNKNOWN if it has no
- * template or one this program does not know). */
-tpl_family chat_detect_family(const model *m);
-
 /* One user message rendered with family's template and the generation
  * prompt, encoded (for one-shot use: `localseek run`). The caller frees *ids
  * with ls_free(). Errors as tpl_render / tpl_encode. */

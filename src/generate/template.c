@@ -54,6 +54,20 @@ const tpl_info *tpl_family_info(tpl_family f)
     return (unsigned)f < TPL_N_FAMILIES ? &infos[f] : &infos[TPL_UNKNOWN];
 }
 
+tpl_family tpl_detect_file(const gguf_file *f, bool *has_template)
+{
+    gguf_str s = { 0 };
+    bool has = gguf_get_str(f, "tokenizer.chat_template", &s) == LS_OK && s.len > 0;
+    if (has_template)
+        *has_template = has;
+    if (!has)
+        return TPL_UNKNOWN;
+    char *text = ls_strndup(s.ptr, (size_t)s.len);
+    tpl_family family = text ? tpl_detect(text) : TPL_UNKNOWN;
+    ls_free(text);
+    return family;
+}
+
 tpl_family tpl_family_from_name(const char *name)
 {
     for (int f = 1; name && f < TPL_N_FAMILIES; f++)

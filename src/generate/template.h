@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "gguf/gguf.h"
 #include "tokenizer/tokenizer.h"
 
 /* ---- families ------------------------------------------------------------ */
@@ -64,6 +65,11 @@ typedef enum {
  * each family; a ChatML template that handles <think> in a way this module
  * does not know (QwQ, for one) is TPL_UNKNOWN rather than a wrong guess. */
 tpl_family tpl_detect(const char *template_text);
+
+/* The family of the template a GGUF file carries (`tokenizer.chat_template`):
+ * TPL_UNKNOWN when it has none (*has_template false) or one this module does
+ * not know (*has_template true). has_template may be NULL. */
+tpl_family tpl_detect_file(const gguf_file *f, bool *has_template);
 
 /* The family called `name` ("deepseek-r1", "chatml", "qwen2.5", "qwen3",
  * "llama3", "llama3.0"), or TPL_UNKNOWN. */
