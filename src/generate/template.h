@@ -146,6 +146,8 @@ typedef struct {
 
 /* Renders msgs[0..n_msgs) as family `f` into *out (its previous text is
  * replaced; out->text is "" for an empty result). `opt` NULL = all defaults.
+ * No messages renders what the family writes around them (BOS, a system
+ * block, the generation prompt), where some real templates raise an error.
  * Errors, each with a sentence naming the message: LS_ERR_UNSUPPORTED for a
  * "tool" (or "ipython", "function") role; LS_ERR_ARG for another unknown role,
  * a NULL role or content, or f not a family; LS_ERR_NOMEM. On error
