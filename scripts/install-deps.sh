@@ -7,8 +7,9 @@
 #   libcjson-dev                       JSON parsing (golden reference files, chat messages)
 #   libedit-dev                        line editing and input history in `localseek chat`
 #   python3                            small helper scripts in tests
+#   python3-jinja2                     the reference renderer of chat templates, for random-conversation tests
 set -euo pipefail
-PACKAGES="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libutf8proc-dev libcjson-dev libedit-dev python3"
+PACKAGES="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libutf8proc-dev libcjson-dev libedit-dev python3 python3-jinja2"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=""
