@@ -38,6 +38,7 @@ typedef struct {
     bool assistant;
     char *content;  /* user text, or the assistant's answer */
     char *thinking; /* assistant: its thoughts ("" if none); user: NULL */
+    char *memory;   /* user: notes from memory given with it, or NULL */
     bool interrupted;
 } msg;
 
@@ -111,6 +112,7 @@ const char *chat_stop_name(chat_stop s)
     case CHAT_STOP_STRING: return "stop string";
     case CHAT_STOP_CONTEXT: return "context full";
     case CHAT_STOP_CANCELLED: return "interrupted";
+    case CHAT_STOP_TIMEOUT: return "time limit";
     }
     return "?";
 }
@@ -195,8 +197,11 @@ static void free_msgs(chat *c, size_t from)
     for (size_t i = from; i < c->n_msgs; i++) {
         ls_free(c->msgs[i].content);
         ls_free(c->msgs[i].thinking);
+        ls_free(c->msgs[i].memory);
     }
     c->n_msgs = from;
+    if (c->first_kept > from)
+        c->first_kept = from;
 }
 
 void chat_free(chat *c)
@@ -253,7 +258,25 @@ chat_message chat_get_message(const chat *c, size_t i)
 {
     const msg *g = &c->msgs[i];
     return (chat_message){ .role = g->assistant ? "assistant" : "user", .content = g->content,
-                           .thinking = g->thinking ? g->thinking : "", .interrupted = g->interrupted };
+                           .thinking = g->thinking ? g->thinking : "", .memory = g->memory,
+                           .interrupted = g->interrupted };
+}
+
+bool chat_drop_last_turn(chat *c)
+{
+    if (c->n_msgs < 2 || !c->msgs[c->n_msgs - 1].assistant || c->msgs[c->n_msgs - 2].assistant)
+        return false;
+    free_msgs(c, c->n_msgs - 2);
+    return true;
+}
+
+chat_params chat_get_params(const chat *c)
+{
+    chat_params p = c->p;
+    p.system = c->system;
+    for (int i = 0; i < p.n_stops; i++)
+        p.stops[i] = c->stop_copies[i];
+    return p;
 }
 
 tpl_family chat_family(const chat *c)
@@ -280,7 +303,7 @@ int chat_n_cached(const chat *c)
 /* Building the prompt                                                       */
 /* ======================================================================== */
 
-static ls_status push_msg(chat *c, bool assistant, char *content, char *thinking, bool interrupted)
+static ls_status push_msg(chat *c, bool assistant, char *content, char *thinking, char *memory, bool interrupted)
 {
     if (c->n_msgs == c->cap_msgs) {
         size_t cap = c->cap_msgs ? 2 * c->cap_msgs : 16;
@@ -290,7 +313,7 @@ static ls_status push_msg(chat *c, bool assistant, char *content, char *thinking
         c->msgs = p;
         c->cap_msgs = cap;
     }
-    c->msgs[c->n_msgs++] = (msg){ assistant, content, thinking, interrupted };
+    c->msgs[c->n_msgs++] = (msg){ assistant, content, thinking, memory, interrupted };
     return LS_OK;
 }
 
@@ -300,12 +323,21 @@ ls_status chat_add_message(chat *c, const char *role, const char *content, const
     if (!role || (!assistant && strcmp(role, "user")) || !content)
         return ls_error(LS_ERR_ARG, "a conversation message is from \"user\" or \"assistant\", with content");
     char *text = ls_strdup(content), *thought = assistant ? ls_strdup(thinking ? thinking : "") : NULL;
-    if (!text || (assistant && !thought) || push_msg(c, assistant, text, thought, false)) {
+    if (!text || (assistant && !thought) || push_msg(c, assistant, text, thought, NULL, false)) {
         ls_free(text);
         ls_free(thought);
         return ls_error(LS_ERR_NOMEM, "out of memory for the conversation");
     }
     return LS_OK;
+}
+
+ls_status chat_add_turn(chat *c, const char *user, const char *answer, const char *thinking)
+{
+    size_t n_before = c->n_msgs;
+    ls_status st = chat_add_message(c, "user", user, NULL);
+    if (!st && (st = chat_add_message(c, "assistant", answer, thinking)))
+        free_msgs(c, n_before);
+    return st;
 }
 
 /* Renders msgs with the generation prompt, the tokenizer's BOS and EOS texts
@@ -331,6 +363,30 @@ static ls_status render_encode(const tok_tokenizer *tok, tpl_family family, cons
     return st;
 }
 
+/* "a\n\nb\n\nc" from the parts that are not NULL. */
+static char *join3(const char *a, const char *b, const char *c)
+{
+    const char *parts[3] = { a, b, c };
+    size_t len = 0;
+    for (int i = 0; i < 3; i++)
+        len += parts[i] ? strlen(parts[i]) + 2 : 0;
+    char *out = ls_malloc(len + 1), *p = out;
+    for (int i = 0; out && i < 3; i++) {
+        if (!parts[i])
+            continue;
+        if (p != out) {
+            memcpy(p, "\n\n", 2);
+            p += 2;
+        }
+        size_t n = strlen(parts[i]);
+        memcpy(p, parts[i], n);
+        p += n;
+    }
+    if (out)
+        *p = 0;
+    return out;
+}
+
 /* Renders system text + msgs[first..n_msgs) with the generation prompt and
  * encodes it into *ids. For families whose authors advise against a system
  * prompt (DeepSeek-R1), the system text opens the first user message. */
@@ -338,7 +394,6 @@ static ls_status render(chat *c, size_t first, int32_t **ids, size_t *n_ids)
 {
     size_t n = c->n_msgs - first + 1;
     tpl_message *tm = ls_malloc(n * sizeof *tm);
-    char *merged = NULL;
     if (!tm)
         return ls_error(LS_ERR_NOMEM, "out of memory for the prompt");
     size_t k = 0;
@@ -347,26 +402,28 @@ static ls_status render(chat *c, size_t first, int32_t **ids, size_t *n_ids)
         tm[k++] = (tpl_message){ "system", c->system };
         sys_pending = false;
     }
-    for (size_t i = first; i < c->n_msgs; i++) {
+    char **joined = ls_calloc(n, sizeof *joined); /* user texts built from several parts */
+    if (!joined) {
+        ls_free(tm);
+        return ls_error(LS_ERR_NOMEM, "out of memory for the prompt");
+    }
+    ls_status st = LS_OK;
+    for (size_t i = first; i < c->n_msgs && !st; i++) {
         const msg *g = &c->msgs[i];
         const char *content = g->content;
-        if (sys_pending && !g->assistant) {
-            size_t ls = strlen(c->system), lu = strlen(g->content);
-            merged = ls_malloc(ls + 2 + lu + 1);
-            if (!merged) {
-                ls_free(tm);
-                return ls_error(LS_ERR_NOMEM, "out of memory for the prompt");
-            }
-            memcpy(merged, c->system, ls);
-            memcpy(merged + ls, "\n\n", 2);
-            memcpy(merged + ls + 2, g->content, lu + 1);
-            content = merged;
-            sys_pending = false;
+        const char *sys = sys_pending && !g->assistant ? c->system : NULL;
+        if (sys || g->memory) {
+            if (!(content = joined[k] = join3(sys, g->memory, g->content)))
+                st = ls_error(LS_ERR_NOMEM, "out of memory for the prompt");
+            sys_pending = sys_pending && !sys;
         }
         tm[k++] = (tpl_message){ g->assistant ? "assistant" : "user", content };
     }
-    ls_status st = render_encode(c->tok, c->family, tm, k, &c->prompt, ids, n_ids);
-    ls_free(merged);
+    if (!st)
+        st = render_encode(c->tok, c->family, tm, k, &c->prompt, ids, n_ids);
+    for (size_t i = 0; i < n; i++)
+        ls_free(joined[i]);
+    ls_free(joined);
     ls_free(tm);
     return st;
 }
@@ -500,6 +557,10 @@ static ls_status gen_loop(chat *c, chat_turn_stats *st, double t_start)
             st->stop = CHAT_STOP_CANCELLED;
             break;
         }
+        if (c->p.timeout_s > 0 && plat_now_s() - t_start >= c->p.timeout_s) {
+            st->stop = CHAT_STOP_TIMEOUT;
+            break;
+        }
         int32_t id = smp_sample(c->sampler, c->logits);
         if (st->t_first_token_s == 0)
             st->t_first_token_s = plat_now_s() - t_start;
@@ -570,17 +631,27 @@ static ls_status gen_loop(chat *c, chat_turn_stats *st, double t_start)
 
 ls_status chat_send(chat *c, const char *user_text, const chat_callbacks *cb, chat_turn_stats *st)
 {
+    return chat_send_with_memory(c, user_text, NULL, cb, st);
+}
+
+ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memory, const chat_callbacks *cb,
+                                chat_turn_stats *st)
+{
     double t_start = plat_now_s();
     memset(st, 0, sizeof *st);
     if (!user_text)
         return ls_error(LS_ERR_ARG, "no message");
-    char *copy = ls_strdup(user_text);
-    if (!copy)
+    char *copy = ls_strdup(user_text), *notes = memory && *memory ? ls_strdup(memory) : NULL;
+    if (!copy || (memory && *memory && !notes)) {
+        ls_free(copy);
+        ls_free(notes);
         return ls_error(LS_ERR_NOMEM, "out of memory for the message");
+    }
     size_t n_before = c->n_msgs, first_before = c->first_kept;
-    ls_status s = push_msg(c, false, copy, NULL, false);
+    ls_status s = push_msg(c, false, copy, NULL, notes, false);
     if (s) {
         ls_free(copy);
+        ls_free(notes);
         return s;
     }
 
@@ -623,7 +694,7 @@ ls_status chat_send(chat *c, const char *user_text, const chat_callbacks *cb, ch
         goto fail;
     char *answer = ls_strdup(c->answer.p ? c->answer.p : "");
     char *thinking = ls_strdup(c->think.p ? c->think.p : "");
-    if (!answer || !thinking || push_msg(c, true, answer, thinking, st->stop != CHAT_STOP_EOG)) {
+    if (!answer || !thinking || push_msg(c, true, answer, thinking, NULL, st->stop != CHAT_STOP_EOG)) {
         ls_free(answer);
         ls_free(thinking);
         s = ls_error(LS_ERR_NOMEM, "out of memory for the answer");

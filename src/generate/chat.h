@@ -53,6 +53,7 @@ typedef struct {
     const char *system;     /* system text or NULL (copied) */
     const char *stops[CHAT_MAX_STOPS]; /* stop strings (answer text only) */
     int n_stops;
+    double timeout_s;       /* a turn ends (kept, marked) after this long; 0 = no limit */
 } chat_params;
 
 /* Defaults for `family` (TPL_UNKNOWN: generic ones): n_ctx 4096, the
@@ -85,6 +86,7 @@ typedef enum {
     CHAT_STOP_STRING,      /* one of the stop strings */
     CHAT_STOP_CONTEXT,     /* the context window is full */
     CHAT_STOP_CANCELLED,   /* the caller cancelled (Ctrl-C) */
+    CHAT_STOP_TIMEOUT,     /* the turn took longer than timeout_s */
 } chat_stop;
 
 const char *chat_stop_name(chat_stop s); /* "end of turn", "length limit", ... */
@@ -121,11 +123,26 @@ void chat_free(chat *c); /* chat_free(NULL) is a no-op */
  * LS_ERR_ARG. */
 ls_status chat_send(chat *c, const char *user_text, const chat_callbacks *cb, chat_turn_stats *st);
 
+/* The same, with notes recalled from memory given to the model together with
+ * this message (placed before the user's words in the same turn, and kept
+ * with it while the turn stays in the prompt, so later turns still re-use
+ * the KV cache). `memory` may be NULL or "". chat_get_message() shows it. */
+ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memory, const chat_callbacks *cb,
+                                chat_turn_stats *st);
+
 /* Appends a message to the conversation without running the model (to
  * resume a stored conversation): role "user" or "assistant"; `thinking` may
  * be NULL. The next chat_send() processes it with the rest of the prompt.
  * LS_ERR_ARG for another role, LS_ERR_NOMEM. */
 ls_status chat_add_message(chat *c, const char *role, const char *content, const char *thinking);
+
+/* A question and its answer at once (both or neither): an answer given from
+ * elsewhere (the response cache). Errors as chat_add_message. */
+ls_status chat_add_turn(chat *c, const char *user, const char *answer, const char *thinking);
+
+/* Removes the last question and its answer (to answer it again); false when
+ * the conversation does not end with a question and an answer. */
+bool chat_drop_last_turn(chat *c);
 
 /* Forgets the conversation (keeps the system text and the KV cache, whose
  * common prefix the next turn still re-uses) and restarts the sampler. */
@@ -142,12 +159,16 @@ typedef struct {
     const char *role;      /* "user" or "assistant" */
     const char *content;   /* what was said (for an assistant: the answer only) */
     const char *thinking;  /* assistant only: its thoughts, "" if none */
+    const char *memory;    /* user only: notes from memory given with it, or NULL */
     bool interrupted;      /* assistant only: cut short (st->stop was not end of turn) */
 } chat_message;
 
 size_t chat_n_messages(const chat *c);
 chat_message chat_get_message(const chat *c, size_t i); /* i < chat_n_messages() */
 
+/* The settings in use (system text, thinking budget as changed since);
+ * strings point into the session. */
+chat_params chat_get_params(const chat *c);
 tpl_family chat_family(const chat *c);
 /* The text of the last prompt rendered (what the model was given), "" before
  * the first turn. Valid until the next chat_send(). */
