@@ -704,6 +704,17 @@ uint32_t gguf_alignment(const gguf_file *f) { return f->alignment; }
 size_t gguf_data_offset(const gguf_file *f) { return f->data_offset; }
 const char *gguf_path(const gguf_file *f) { return f->path; }
 
+size_t gguf_index_bytes(const gguf_file *f)
+{
+    size_t b = sizeof *f + strlen(f->path) + 1;
+    b += (size_t)f->n_kv * (sizeof(kv_entry) + sizeof(name_ref));
+    b += (size_t)f->n_tensors * (sizeof(gguf_tensor) + sizeof(name_ref));
+    for (int64_t i = 0; i < f->n_kv; i++)
+        if (f->kv[i].str_offs)
+            b += (size_t)f->kv[i].n_elems * sizeof(uint64_t);
+    return b;
+}
+
 /* ======================================================================== */
 /* Metadata                                                                  */
 /* ======================================================================== */

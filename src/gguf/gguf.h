@@ -90,6 +90,9 @@ size_t gguf_file_size(const gguf_file *f);
 uint32_t gguf_alignment(const gguf_file *f);
 size_t gguf_data_offset(const gguf_file *f); /* byte offset of the data section */
 const char *gguf_path(const gguf_file *f);   /* path or label given at open */
+/* Heap bytes the open file holds for its index (entries, sorted name
+ * tables, string-array offsets); the map itself is not counted. */
+size_t gguf_index_bytes(const gguf_file *f);
 
 /* ---- metadata ------------------------------------------------------------ */
 int64_t gguf_n_kv(const gguf_file *f);

@@ -25,6 +25,7 @@
  */
 #include "model/forward.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -81,7 +82,7 @@ fwd_params fwd_default_params(void)
     return (fwd_params){ .n_ctx = 4096, .n_batch = 512, .n_threads = plat_physical_cores(), .act_bits = 16 };
 }
 
-static fwd_params fill_defaults(const fwd_params *in)
+fwd_params fwd_fill_defaults(const fwd_params *in)
 {
     fwd_params d = fwd_default_params(), p = in ? *in : d;
     if (p.n_ctx <= 0)
@@ -97,35 +98,21 @@ static fwd_params fill_defaults(const fwd_params *in)
     return p;
 }
 
-size_t fwd_kv_bytes(const model *m, int n_ctx)
+size_t fwd_kv_bytes_hp(const model_hparams *hp, int n_ctx)
 {
-    const model_hparams *hp = &m->hp;
     return 2 * (size_t)hp->n_layer * (size_t)n_ctx * (size_t)hp->n_head_kv * (size_t)hp->head_dim * sizeof(ls_f16);
 }
 
-/* Largest converted-activation buffer any matrix product of a chunk needs. */
-static size_t act_bytes_for(const model *m, int n_batch)
+size_t fwd_kv_bytes(const model *m, int n_ctx)
 {
-    size_t best = 0;
-    const model_mat *last = &m->output;
-    for (int i = 0; i <= m->hp.n_layer; i++) {
-        const model_mat *mats[7];
-        int n = 0;
-        if (i < m->hp.n_layer) {
-            const model_layer *ly = &m->layers[i];
-            const model_mat *all[] = { &ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->w_gate, &ly->w_up, &ly->w_down };
-            for (n = 0; n < 7; n++)
-                mats[n] = all[n];
-        } else {
-            mats[n++] = last;
-        }
-        for (int k = 0; k < n; k++) {
-            size_t b = 2 * (size_t)n_batch * kern_act_row_bytes(mats[k]->type, mats[k]->n_cols);
-            if (b > best)
-                best = b;
-        }
-    }
-    return best;
+    return fwd_kv_bytes_hp(&m->hp, n_ctx);
+}
+
+/* The converted-activation buffer: every vector of a chunk as a "hi" row and
+ * a "lo" row, each as wide as the widest row any matrix product converts. */
+static size_t act_bytes_for(size_t act_row_bytes, int n_batch)
+{
+    return 2 * (size_t)n_batch * act_row_bytes;
 }
 
 /* The widest activation row a layer produces: max(n_embd, n_ff, q_dim). */
@@ -137,22 +124,28 @@ static size_t widest_row(const model_hparams *hp)
     return q_dim > w ? q_dim : w;
 }
 
-static int score_rows_for(const model *m)
+static int score_rows_for(const model_hparams *hp)
 {
-    int g = m->hp.n_head / m->hp.n_head_kv;
+    int g = hp->n_head / hp->n_head_kv;
     return g > ATT_CHUNK ? g : ATT_CHUNK;
+}
+
+size_t fwd_scratch_bytes_hp(const model_hparams *hp, size_t act_row_bytes, const fwd_params *pin)
+{
+    fwd_params p = fwd_fill_defaults(pin);
+    size_t B = (size_t)p.n_batch, q_dim = (size_t)hp->n_head * hp->head_dim;
+    size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
+    /* x, tmp; xn; q, att; k, v; gate, up; rope_cs — then per thread: scores, resid, ytile */
+    size_t floats = B * ((size_t)hp->n_embd * 2 + widest + q_dim * 2 + kv_dim * 2 + (size_t)hp->n_ff * 2 +
+                         (size_t)hp->n_rot) +
+                    (size_t)p.n_threads * ((size_t)score_rows_for(hp) * (size_t)p.n_ctx + widest + 2 * B * TILE_ROWS);
+    return floats * sizeof(float) + B * sizeof(int) + act_bytes_for(act_row_bytes, p.n_batch);
 }
 
 size_t fwd_memory_bytes(const model *m, const fwd_params *pin)
 {
-    fwd_params p = fill_defaults(pin);
-    const model_hparams *hp = &m->hp;
-    size_t B = (size_t)p.n_batch, q_dim = (size_t)hp->n_head * hp->head_dim;
-    size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
-    size_t floats = B * ((size_t)hp->n_embd * 2 + widest + q_dim * 2 + kv_dim * 2 + (size_t)hp->n_ff * 2 +
-                         (size_t)hp->n_rot) +
-                    (size_t)p.n_threads * ((size_t)score_rows_for(m) * (size_t)p.n_ctx + widest + 2 * B * TILE_ROWS);
-    return fwd_kv_bytes(m, p.n_ctx) + floats * sizeof(float) + B * sizeof(int) + act_bytes_for(m, p.n_batch);
+    fwd_params p = fwd_fill_defaults(pin);
+    return fwd_kv_bytes_hp(&m->hp, p.n_ctx) + fwd_scratch_bytes_hp(&m->hp, m->act_row_bytes, &p);
 }
 
 /* ======================================================================== */
@@ -162,7 +155,7 @@ size_t fwd_memory_bytes(const model *m, const fwd_params *pin)
 ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
 {
     *out = NULL;
-    fwd_params p = fill_defaults(pin);
+    fwd_params p = fwd_fill_defaults(pin);
     if (p.n_ctx > (1 << 24))
         return ls_error(LS_ERR_ARG, "context of %d tokens is too large (limit 16M)", p.n_ctx);
     fwd_ctx *c = ls_calloc(1, sizeof *c);
@@ -174,9 +167,9 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
     const model_hparams *hp = &m->hp;
     size_t B = (size_t)p.n_batch, q_dim = (size_t)hp->n_head * hp->head_dim;
     size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
-    c->score_rows = score_rows_for(m);
+    c->score_rows = score_rows_for(hp);
     c->widest = (int)widest;
-    c->act_bytes = act_bytes_for(m, p.n_batch);
+    c->act_bytes = act_bytes_for(m->act_row_bytes, p.n_batch);
     size_t kv_half = fwd_kv_bytes(m, p.n_ctx) / 2;
 
     ls_status s = pool_create(p.n_threads, &c->pool);
@@ -184,7 +177,8 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
         fwd_free(c);
         return s;
     }
-#define ALLOC(ptr, n_bytes) ((ptr) = ls_malloc_aligned((n_bytes), 64))
+    size_t n_allocated = 0; /* must come to fwd_memory_bytes(): the guard's estimate uses that formula */
+#define ALLOC(ptr, n_bytes) (n_allocated += (n_bytes), (ptr) = ls_malloc_aligned((n_bytes), 64))
     if (!ALLOC(c->k_cache, kv_half) || !ALLOC(c->vt_cache, kv_half) ||
         !ALLOC(c->x, B * hp->n_embd * sizeof(float)) || !ALLOC(c->xn, B * widest * sizeof(float)) ||
         !ALLOC(c->q, B * q_dim * sizeof(float)) || !ALLOC(c->k, B * kv_dim * sizeof(float)) ||
@@ -201,6 +195,7 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
                         (double)fwd_memory_bytes(m, &p) / (1024.0 * 1024.0));
     }
 #undef ALLOC
+    assert(n_allocated == fwd_memory_bytes(m, &p) || c->act_bytes == 0);
     /* The V cache is read beyond n_past only with zero weights, but 0 * NaN
      * would still poison a sum: start from zeros. */
     memset(c->vt_cache, 0, kv_half);

@@ -39,11 +39,21 @@ typedef struct fwd_ctx fwd_ctx;
 
 /* Defaults for fields left 0. */
 fwd_params fwd_default_params(void);
+/* `p` with every field left 0 (or out of range) replaced the way
+ * fwd_create() does it: the parameters a context will really use. */
+fwd_params fwd_fill_defaults(const fwd_params *p);
 
 /* Bytes fwd_create() will allocate for these parameters: the KV cache plus
  * scratch (what the resource guard adds to the mapped weights). */
 size_t fwd_memory_bytes(const model *m, const fwd_params *p);
 size_t fwd_kv_bytes(const model *m, int n_ctx);
+/* The same two figures from the shape alone, before any model is loaded
+ * (orchestrator/guard.c): the KV cache, F16 keys and values for n_ctx
+ * positions of every layer, and the scratch (activations for n_batch tokens,
+ * per-thread attention scores and tiles). fwd_create() sizes its buffers
+ * with these very formulas. `p` fields left 0 take the defaults. */
+size_t fwd_kv_bytes_hp(const model_hparams *hp, int n_ctx);
+size_t fwd_scratch_bytes_hp(const model_hparams *hp, size_t act_row_bytes, const fwd_params *p);
 
 /* Caller frees with fwd_free(); `m` must outlive the context. */
 ls_status fwd_create(const model *m, const fwd_params *p, fwd_ctx **out);

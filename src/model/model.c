@@ -19,9 +19,11 @@
 #include "tensor/quant.h"
 
 typedef struct {
-    model *m;
+    model *m;              /* NULL while only the shape is read */
+    const gguf_file *file;
     const char *path;
-    size_t store_used; /* floats handed out from m->f32_store */
+    const arch_desc *arch;
+    size_t store_used;     /* floats handed out from m->f32_store */
     size_t store_cap;
 } loader;
 
@@ -29,13 +31,13 @@ typedef struct {
 static ls_status hp_int(loader *L, const char *suffix, int64_t def, int *out)
 {
     char key[128];
-    snprintf(key, sizeof key, "%s.%s", L->m->arch->name, suffix);
+    snprintf(key, sizeof key, "%s.%s", L->arch->name, suffix);
     int64_t v;
-    ls_status s = gguf_get_i64(L->m->file, key, &v);
+    ls_status s = gguf_get_i64(L->file, key, &v);
     if (s == LS_ERR_NOT_FOUND) {
         if (def < 0)
             return ls_error(LS_ERR_FORMAT, "%s: metadata key %s is missing; it is required for a %s model",
-                            L->path, key, L->m->arch->name);
+                            L->path, key, L->arch->name);
         v = def;
     } else if (s != LS_OK) {
         return s;
@@ -49,8 +51,8 @@ static ls_status hp_int(loader *L, const char *suffix, int64_t def, int *out)
 static ls_status hp_float(loader *L, const char *suffix, float def, float *out)
 {
     char key[128];
-    snprintf(key, sizeof key, "%s.%s", L->m->arch->name, suffix);
-    ls_status s = gguf_get_f32(L->m->file, key, out);
+    snprintf(key, sizeof key, "%s.%s", L->arch->name, suffix);
+    ls_status s = gguf_get_f32(L->file, key, out);
     if (s == LS_ERR_NOT_FOUND) {
         *out = def;
         return LS_OK;
@@ -60,7 +62,7 @@ static ls_status hp_float(loader *L, const char *suffix, float def, float *out)
 
 static ls_status bind_mat(loader *L, const char *name, int64_t n_cols, int64_t n_rows, model_mat *out)
 {
-    const gguf_tensor *t = gguf_find_tensor(L->m->file, name);
+    const gguf_tensor *t = gguf_find_tensor(L->file, name);
     if (!t)
         return ls_error(LS_ERR_FORMAT, "%s: tensor %s is missing", L->path, name);
     if (t->n_dims != 2 || t->ne[0] != n_cols || t->ne[1] != n_rows)
@@ -84,7 +86,7 @@ static ls_status bind_mat(loader *L, const char *name, int64_t n_cols, int64_t n
 static ls_status bind_vec(loader *L, const char *name, int64_t n, bool required, const float **out)
 {
     *out = NULL;
-    const gguf_tensor *t = gguf_find_tensor(L->m->file, name);
+    const gguf_tensor *t = gguf_find_tensor(L->file, name);
     if (!t) {
         if (!required)
             return LS_OK;
@@ -123,12 +125,12 @@ static ls_status bind_layer(loader *L, int i)
         (s = bind_mat(L, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, &ly->w_up)) ||
         (s = bind_mat(L, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, &ly->w_down)))
         return s;
-    bool bias = L->m->arch->qkv_bias;
+    bool bias = L->arch->qkv_bias;
     if ((s = bind_vec(L, NAME("attn_q.bias"), q_dim, bias, &ly->bq)) ||
         (s = bind_vec(L, NAME("attn_k.bias"), kv_dim, bias, &ly->bk)) ||
         (s = bind_vec(L, NAME("attn_v.bias"), kv_dim, bias, &ly->bv)))
         return s;
-    bool qkn = L->m->arch->qk_norm;
+    bool qkn = L->arch->qk_norm;
     if ((s = bind_vec(L, NAME("attn_q_norm.weight"), hp->head_dim, qkn, &ly->q_norm)) ||
         (s = bind_vec(L, NAME("attn_k_norm.weight"), hp->head_dim, qkn, &ly->k_norm)))
         return s;
@@ -136,10 +138,8 @@ static ls_status bind_layer(loader *L, int i)
     return LS_OK;
 }
 
-static ls_status read_hparams(loader *L)
+static ls_status read_hparams(loader *L, model_hparams *hp)
 {
-    model *m = L->m;
-    model_hparams *hp = &m->hp;
     ls_status s;
     if ((s = hp_int(L, "embedding_length", -1, &hp->n_embd)) ||
         (s = hp_int(L, "block_count", -1, &hp->n_layer)) ||
@@ -164,12 +164,74 @@ static ls_status read_hparams(loader *L)
     if (!(hp->norm_eps > 0.0f && hp->norm_eps < 1.0f) || !(hp->rope_base > 1.0f))
         return ls_error(LS_ERR_FORMAT, "%s: RMSNorm epsilon %g or RoPE base %g is out of range",
                         L->path, (double)hp->norm_eps, (double)hp->rope_base);
-    const gguf_tensor *emb = gguf_find_tensor(m->file, "token_embd.weight");
+    const gguf_tensor *emb = gguf_find_tensor(L->file, "token_embd.weight");
     if (!emb)
         return ls_error(LS_ERR_FORMAT, "%s: tensor token_embd.weight is missing", L->path);
     if (emb->n_dims != 2 || emb->ne[0] != hp->n_embd || emb->ne[1] < 1 || emb->ne[1] > (1 << 24))
         return ls_error(LS_ERR_FORMAT, "%s: token_embd.weight must be [%d, n_vocab]", L->path, hp->n_embd);
     hp->n_vocab = (int)emb->ne[1];
+    return LS_OK;
+}
+
+/* Converted-activation row bytes for the matrix `name` (0 when it is absent
+ * or of a type the kernels lack: binding reports those). */
+static size_t act_row_of(const gguf_file *f, const char *name)
+{
+    const gguf_tensor *t = gguf_find_tensor(f, name);
+    if (!t || !kern_supports(t->type))
+        return 0;
+    return kern_act_row_bytes(t->type, t->ne[0]);
+}
+
+ls_status model_read_shape(const gguf_file *f, model_shape *out)
+{
+    memset(out, 0, sizeof *out);
+    loader L = { .file = f, .path = gguf_path(f) };
+    /* 1. Which architecture: its row in arch.c names the metadata keys. */
+    gguf_str arch;
+    if (gguf_get_str(f, "general.architecture", &arch) != LS_OK)
+        return ls_error(LS_ERR_FORMAT, "%s: metadata key general.architecture is missing or not a string", L.path);
+    char arch_name[64];
+    snprintf(arch_name, sizeof arch_name, "%.*s", (int)(arch.len < 63 ? arch.len : 63), arch.ptr);
+    L.arch = arch_find(arch_name);
+    if (!L.arch)
+        return ls_error(LS_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: %s)", L.path,
+                        arch_name, arch_supported_list());
+    out->arch = L.arch;
+
+    /* 2. The hyper-parameters (layer count, widths, heads). */
+    ls_status s = read_hparams(&L, &out->hp);
+    if (s)
+        return s;
+
+    /* 3. Sizes from the tensor table: all data, the embedding table, the
+     *    1-D tensors that become F32 copies (rope_freqs is one of them). */
+    const gguf_tensor *emb = gguf_find_tensor(f, "token_embd.weight");
+    out->embd_bytes = emb->size_bytes;
+    out->output_tied = !gguf_find_tensor(f, "output.weight") && L.arch->output_may_tie;
+    size_t store_floats = 0;
+    for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const gguf_tensor *t = gguf_tensor_at(f, i);
+        out->weight_bytes += t->size_bytes;
+        if (t->n_dims == 1)
+            store_floats += (size_t)t->ne[0];
+    }
+    out->f32_store_bytes = store_floats * sizeof(float);
+
+    /* 4. The widest activation row a matrix product converts: every layer
+     *    matrix and the output matrix (the embedding table when tied). */
+    size_t widest = act_row_of(f, out->output_tied ? "token_embd.weight" : "output.weight");
+    static const char *const mats[] = { "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up",
+                                        "ffn_down" };
+    for (int i = 0; i < out->hp.n_layer; i++)
+        for (size_t k = 0; k < sizeof mats / sizeof mats[0]; k++) {
+            char name[96];
+            snprintf(name, sizeof name, "blk.%d.%s.weight", i, mats[k]);
+            size_t b = act_row_of(f, name);
+            if (b > widest)
+                widest = b;
+        }
+    out->act_row_bytes = widest;
     return LS_OK;
 }
 
@@ -184,30 +246,19 @@ ls_status model_load(const char *path, model **out)
     ls_status s = gguf_open(path, &m->file);
     if (s)
         goto fail;
+    L.file = m->file;
 
-    gguf_str arch;
-    if (gguf_get_str(m->file, "general.architecture", &arch) != LS_OK) {
-        s = ls_error(LS_ERR_FORMAT, "%s: metadata key general.architecture is missing or not a string", path);
+    /* The architecture, hyper-parameters and sizes: the same reader the
+     * resource guard uses before loading (orchestrator/guard.h). */
+    model_shape sh;
+    if ((s = model_read_shape(m->file, &sh)))
         goto fail;
-    }
-    char arch_name[64];
-    snprintf(arch_name, sizeof arch_name, "%.*s", (int)(arch.len < 63 ? arch.len : 63), arch.ptr);
-    m->arch = arch_find(arch_name);
-    if (!m->arch) {
-        s = ls_error(LS_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: %s)", path, arch_name,
-                     arch_supported_list());
-        goto fail;
-    }
-    if ((s = read_hparams(&L)))
-        goto fail;
+    m->arch = L.arch = sh.arch;
+    m->hp = sh.hp;
+    m->weight_bytes = sh.weight_bytes;
+    m->act_row_bytes = sh.act_row_bytes;
+    L.store_cap = sh.f32_store_bytes / sizeof(float);
 
-    /* Size the F32 store: every 1-D tensor, plus rope_freqs. */
-    for (int64_t i = 0; i < gguf_n_tensors(m->file); i++) {
-        const gguf_tensor *t = gguf_tensor_at(m->file, i);
-        m->weight_bytes += t->size_bytes;
-        if (t->n_dims == 1)
-            L.store_cap += (size_t)t->ne[0];
-    }
     m->f32_store = ls_malloc((L.store_cap ? L.store_cap : 1) * sizeof(float));
     m->layers = ls_calloc((size_t)m->hp.n_layer, sizeof *m->layers);
     if (!m->f32_store || !m->layers) {
@@ -219,7 +270,7 @@ ls_status model_load(const char *path, model **out)
         (s = bind_vec(&L, "output_norm.weight", hp->n_embd, true, &m->output_norm)) ||
         (s = bind_vec(&L, "rope_freqs.weight", hp->n_rot / 2, false, &m->rope_freqs)))
         goto fail;
-    if (gguf_find_tensor(m->file, "output.weight") || !m->arch->output_may_tie) {
+    if (!sh.output_tied) {
         if ((s = bind_mat(&L, "output.weight", hp->n_embd, hp->n_vocab, &m->output)))
             goto fail;
     } else {
@@ -238,7 +289,7 @@ ls_status model_load(const char *path, model **out)
             per_tok += mats[k]->row_bytes * (size_t)mats[k]->n_rows;
     }
     m->matmul_bytes_per_token = per_tok;
-    log_info("loaded %s: %s, %d layers, n_embd %d, %d/%d heads, vocab %d, in %.3f s", path, arch_name,
+    log_info("loaded %s: %s, %d layers, n_embd %d, %d/%d heads, vocab %d, in %.3f s", path, m->arch->name,
              hp->n_layer, hp->n_embd, hp->n_head, hp->n_head_kv, hp->n_vocab, plat_now_s() - t0);
     *out = m;
     return LS_OK;

@@ -13,13 +13,20 @@
  *   n_ff    width of the feed-forward layer (8960 for the 1.5B)
  *   n_vocab tokens in the vocabulary (rows of token_embd)
  *
+ * Everything the memory formulas need (hyper-parameters, byte counts) can
+ * also be read without loading, from the header and tensor table alone:
+ * model_read_shape(), which model_load() itself uses and the resource guard
+ * calls before deciding whether a model fits.
+ *
  * Owns: the gguf_file and the F32 copies. Does not: hold per-conversation
  * state (the KV cache and scratch are in forward.h), tokenize, sample.
- * Called by: forward.c, apps (run, logits, bench, info's memory estimate).
+ * Called by: forward.c, apps (run, logits, bench), the resource guard
+ * (orchestrator/guard.h: model_read_shape only).
  */
 #ifndef LS_MODEL_H
 #define LS_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +61,25 @@ typedef struct {
     float norm_eps;       /* RMSNorm epsilon */
 } model_hparams;
 
+/* What a model file implies for memory, read from its metadata and tensor
+ * table only: not one weight byte is touched, so this is cheap even for a
+ * model far larger than the machine's memory. */
+typedef struct {
+    const arch_desc *arch;
+    model_hparams hp;
+    size_t weight_bytes;     /* data of every tensor in the file */
+    size_t embd_bytes;       /* token_embd.weight alone */
+    bool output_tied;        /* no output.weight: the embedding table doubles as the output matrix */
+    size_t act_row_bytes;    /* widest activation row a matrix product converts (kern_act_row_bytes) */
+    size_t f32_store_bytes;  /* the 1-D tensors (norms, biases), copied as F32 at load */
+} model_shape;
+
+/* Fills *out from an open file. Errors as model_load() gives for the same
+ * file's metadata (unknown architecture, missing or out-of-range keys, no
+ * token_embd.weight); a missing or odd weight matrix is only found by
+ * model_load(). */
+ls_status model_read_shape(const gguf_file *f, model_shape *out);
+
 typedef struct model {
     gguf_file *file;
     const arch_desc *arch;
@@ -65,6 +91,7 @@ typedef struct model {
     model_layer *layers;         /* [n_layer] */
     float *f32_store;            /* all 1-D tensors as F32, one block */
     size_t weight_bytes;         /* bytes of all tensors in the file */
+    size_t act_row_bytes;        /* widest converted activation row (model_shape) */
     size_t matmul_bytes_per_token; /* bytes a decode step reads: every matrix once, one embedding row */
 } model;
 

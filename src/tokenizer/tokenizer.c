@@ -617,6 +617,38 @@ done:
     return st;
 }
 
+size_t tok_memory_bytes(const gguf_file *f)
+{
+    /* The token list: its count, and its text (the encoded array less the
+     * element type, the count and one 8-byte length per string). */
+    int64_t ki = gguf_find_key(f, "tokenizer.ggml.tokens");
+    if (ki < 0 || gguf_kv_arr_type(f, ki) != GGUF_TYPE_STRING)
+        return 0;
+    size_t n = (size_t)gguf_kv_arr_n(f, ki), raw_bytes = 0;
+    const void *raw;
+    gguf_kv_raw(f, ki, &raw, &raw_bytes);
+    size_t text = raw_bytes > 12 + 8 * n ? raw_bytes - 12 - 8 * n : 0;
+    gguf_str model;
+    bool spm = gguf_get_str(f, "tokenizer.ggml.model", &model) == LS_OK && gguf_str_eq(model, "llama");
+    gguf_type et;
+    uint64_t n_merges = 0;
+    if (spm || gguf_get_arr_info(f, "tokenizer.ggml.merges", &et, &n_merges) != LS_OK)
+        n_merges = 0;
+    ls_error_clear(); /* an absent key is an answer here, not an error */
+
+    /* What build() allocates, block by block (see tok_internal.h). */
+    size_t bytes = sizeof(tok_tokenizer);
+    bytes += n * (sizeof(uint8_t) + sizeof(float));            /* type, score */
+    bytes += (text + 1) + (n + 1) * sizeof(uint32_t);           /* text arena, text_off */
+    if (spm)
+        bytes += (text + 1) + (n + 1) * sizeof(uint32_t);       /* piece arena, piece_off */
+    bytes += (size_t)tok_table_size((int64_t)n) * sizeof(tok_vslot);
+    if (n_merges)
+        bytes += (size_t)tok_table_size((int64_t)n_merges) * sizeof(tok_mslot);
+    bytes += 64 * sizeof(tok_trie_node); /* special-token trie: its first block; a few KiB at most beyond */
+    return bytes;
+}
+
 ls_status tok_load_file(const char *path, tok_tokenizer **out)
 {
     *out = NULL;

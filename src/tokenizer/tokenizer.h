@@ -88,6 +88,12 @@ enum {
 ls_status tok_load(const gguf_file *f, tok_tokenizer **out);
 /* Same, opening and closing `path` (any GGUF: a model or a vocab-only file). */
 ls_status tok_load_file(const char *path, tok_tokenizer **out);
+/* Bytes tok_load() would keep allocated for `f`'s tokenizer (string arenas,
+ * per-token arrays, the vocabulary and merge hash tables), worked out from
+ * the token count, their total text and the merge count without building
+ * anything; 0 when `f` has no token list. The resource guard adds it to a
+ * model's memory estimate. */
+size_t tok_memory_bytes(const gguf_file *f);
 void tok_free(tok_tokenizer *tok); /* tok_free(NULL) is a no-op */
 
 enum { TOK_MAX_TEXT_BYTES = 1 << 29 }; /* 512 MiB per tok_encode() call */
