@@ -1,6 +1,6 @@
 # lib.sh — what every tests/test_*.sh shares: the binary under test, the
 # shared reference folder, counting checks, a temporary folder removed at
-# exit, and the closing "N passed, N failed" line.
+# exit (also holding the memory file), and the closing "N passed, N failed" line.
 #
 #   source "$(dirname "$0")/lib.sh"
 #   needs_shared                  # exit 77 (CTest: skipped) without ../shared
@@ -34,3 +34,6 @@ if [ ! -x "$BIN" ]; then
 fi
 TMP=$(mktemp -d /tmp/localseek_test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
+# The memory file (chat saves every turn) goes to this test's folder, never
+# to the user's ~/.local/share.
+export XDG_DATA_HOME="$TMP/data"

@@ -13,10 +13,15 @@
  *
  * Ctrl-C while the model writes stops that answer (it is kept, marked as
  * interrupted) and returns to the prompt; Ctrl-D or /exit quits.
- * The conversation logic (templates, context fitting, KV cache re-use,
- * reasoning, stop rules) lives in generate/chat.c; this file is terminal I/O.
+ *
+ * Every turn is saved in the memory file (memory/store.h) as it completes;
+ * notes from earlier sessions are recalled and repeated questions answered
+ * from the response cache (orchestrator/conversation.h). The conversation
+ * logic (templates, context fitting, KV cache re-use, reasoning, stop rules)
+ * lives in generate/chat.c; this file is terminal I/O.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +32,13 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/memory_view.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
 #include "generate/chat.h"
 #include "model/model.h"
+#include "orchestrator/conversation.h"
 #include "tokenizer/tokenizer.h"
 
 static void usage(FILE *out)
@@ -52,6 +59,14 @@ static void usage(FILE *out)
             "  --stop TEXT          end the answer at TEXT (repeatable, up to %d)\n"
             "  --chat-template NAME deepseek-r1, chatml, qwen2.5, qwen3, llama3 or llama3.0 (default: from the model)\n"
             "  --no-color           no dimming or colors\n"
+            "  --timeout SECONDS    end an answer after this long, keeping what was written\n"
+            "Memory (one SQLite file; see docs/memory.md):\n"
+            "  --db PATH            the memory file (default $XDG_DATA_HOME/localseek/memory.db)\n"
+            "  --resume S|last      continue stored session S, or the last one\n"
+            "  --no-memory          recall no notes from earlier conversations (turns are still saved)\n"
+            "  --memory-tokens N    room for recalled notes in the prompt (default 512)\n"
+            "  --no-cache           never answer from the response cache\n"
+            "  --no-save            keep nothing on disk (no memory file at all)\n"
             "Input: one message per line; end a line with \\ to continue it; \"\"\" on its own line starts and\n"
             "ends a block. Commands: /help at the prompt.\n",
             CHAT_MAX_STOPS);
@@ -62,9 +77,15 @@ static const char help_text[] =
     "  /exit, /quit          leave (Ctrl-D too)\n"
     "  /think show|hide      show the model's thoughts, or only a summary line\n"
     "  /think budget N|off   close the thoughts after N tokens\n"
-    "  /reset                start a new conversation\n"
+    "  /reset                start a new conversation (the old one stays stored)\n"
     "  /system TEXT          set the system text (empty: none) for the next turns\n"
     "  /thoughts             show the thoughts behind the last answer\n"
+    "  /history [N]          this conversation as stored (the last N messages)\n"
+    "  /sessions             the stored conversations\n"
+    "  /resume S             continue stored conversation S\n"
+    "  /forget [S]           delete conversation S (default: this one) from the memory file\n"
+    "  /memory show          the notes recalled from memory for the last question\n"
+    "  /nocache              answer the last question anew if it came from the cache; no cache from now on\n"
     "Ctrl-C stops the answer being written; a line ending in \\ continues; \"\"\" starts/ends a block.\n";
 
 /* ======================================================================== */
@@ -141,17 +162,27 @@ static void on_note(void *ctx, const char *sentence)
         fputs(DIM, stdout);
 }
 
-static void print_stats(const view *v, const chat_turn_stats *st)
+static void print_stats(const view *v, const conv_turn *t)
 {
-    char think[96] = "";
+    const char *dim = v->color ? DIM : "", *reset = v->color ? RESET : "";
+    if (t->cached) {
+        fprintf(stderr, "%s[answered from the response cache: first given %s; %.3f s; /nocache answers anew]%s\n",
+                dim, t->cached_at, t->t_total_s, reset);
+        return;
+    }
+    const chat_turn_stats *st = &t->chat;
+    char think[96] = "", notes[48] = "";
+    if (t->n_notes > 0)
+        snprintf(notes, sizeof notes, "; %d note%s from memory", t->n_notes, t->n_notes == 1 ? "" : "s");
     if (st->n_thinking > 0)
         snprintf(think, sizeof think, "thought for %d tokens, %.1f s%s; ", st->n_thinking, st->t_thinking_s,
                  st->budget_closed ? " (budget)" : "");
     double tps = st->t_generate_s > 0 ? (st->n_thinking + st->n_answer) / st->t_generate_s : 0.0;
-    fprintf(stderr, "%s[%s%d answer tokens; prompt %d tokens (%d re-used), first token %.2f s; %.1f tok/s%s%s]%s\n",
-            v->color ? DIM : "", think, st->n_answer, st->n_prompt, st->n_reused, st->t_first_token_s, tps,
+    fprintf(stderr,
+            "%s[%s%d answer tokens; prompt %d tokens (%d re-used%s), first token %.2f s; %.1f tok/s%s%s]%s\n", dim,
+            think, st->n_answer, st->n_prompt, st->n_reused, notes, st->t_first_token_s, tps,
             st->stop == CHAT_STOP_EOG ? "" : "; stopped: ", st->stop == CHAT_STOP_EOG ? "" : chat_stop_name(st->stop),
-            v->color ? RESET : "");
+            reset);
 }
 
 /* ======================================================================== */
@@ -243,23 +274,94 @@ static char *read_message(input *in)
 /* Commands                                                                  */
 /* ======================================================================== */
 
-/* Returns false to quit. */
-static bool run_command(chat *c, view *v, const char *line)
+/* What the commands act on. */
+typedef struct {
+    chat *c;
+    conv *cv;
+    mem_store *store; /* NULL with --no-save or when the file could not be opened */
+    view *v;
+    const chat_callbacks *cb;
+} repl;
+
+static bool need_store(const repl *r)
 {
+    if (!r->store)
+        fputs("[memory is off (--no-save, or the memory file could not be opened)]\n", stderr);
+    return r->store != NULL;
+}
+
+/* "/resume 12", "/forget 12": the session number in arg; false if absent or bad. */
+static bool session_arg(const char *cmd, const char *arg, int64_t *id)
+{
+    long val;
+    if (!*arg || !cli_int("chat", cmd, arg, 1, LONG_MAX, &val))
+        return false;
+    *id = val;
+    return true;
+}
+
+static void cmd_history_here(const repl *r, const char *arg)
+{
+    long last_n = 0;
+    if (!need_store(r) || (*arg && !cli_int("chat", "/history", arg, 1, 1L << 30, &last_n)))
+        return;
+    int64_t id = conv_session(r->cv);
+    if (!id) {
+        fputs("[nothing stored yet in this conversation]\n", stderr);
+        return;
+    }
+    mem_message *msgs;
+    size_t n;
+    if (mem_messages(r->store, id, (int)last_n, &msgs, &n)) {
+        fprintf(stderr, "%s\n", ls_error_msg());
+        return;
+    }
+    view_messages(stdout, msgs, n, false, r->v->color);
+    mem_messages_free(msgs, n);
+}
+
+static void cmd_memory_show(const repl *r)
+{
+    size_t n = conv_n_notes(r->cv);
+    if (n == 0) {
+        fputs("[no notes from memory were used for the last question]\n", stderr);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        conv_note x = conv_get_note(r->cv, i);
+        printf("note %zu: message %lld of session %lld (%s, %s), score %.3f, %d tokens\n  %s\n", i + 1,
+               (long long)x.message_id, (long long)x.session_id, x.created_at, x.role, x.score, x.n_tokens,
+               x.content);
+    }
+}
+
+static ls_status ask_and_show(const repl *r, const char *text, bool regenerate);
+
+/* Returns false to quit. */
+static bool run_command(const repl *r, const char *line)
+{
+    chat *c = r->c;
+    view *v = r->v;
     const char *arg = strchr(line, ' ');
     size_t n = arg ? (size_t)(arg - line) : strlen(line);
     while (arg && *arg == ' ')
         arg++;
     if (!arg)
         arg = "";
+    int64_t id;
 #define IS(name) (n == strlen(name) && strncmp(line, name, n) == 0)
     if (IS("/exit") || IS("/quit") || IS("/bye"))
         return false;
     if (IS("/help") || IS("/?")) {
         fputs(help_text, stdout);
     } else if (IS("/reset") || IS("/clear")) {
-        chat_reset(c);
-        fputs("[new conversation]\n", stderr);
+        int64_t old = conv_session(r->cv);
+        conv_new_session(r->cv);
+        if (old)
+            fprintf(stderr, "[new conversation; session %lld stays stored: /resume %lld]\n", (long long)old,
+                    (long long)old);
+        else
+            fputs("[new conversation]\n", stderr);
     } else if (IS("/system")) {
         if (chat_set_system(c, *arg ? arg : NULL))
             fprintf(stderr, "%s\n", ls_error_msg());
@@ -285,6 +387,51 @@ static bool run_command(chat *c, view *v, const char *line)
             chat_set_think_budget(c, (int)budget);
         else
             fputs("usage: /think show | /think hide | /think budget N | /think budget off\n", stderr);
+    } else if (IS("/history")) {
+        cmd_history_here(r, arg);
+    } else if (IS("/sessions")) {
+        mem_session *list;
+        size_t k;
+        if (!need_store(r))
+            return true;
+        if (mem_session_list(r->store, 20, &list, &k)) {
+            fprintf(stderr, "%s\n", ls_error_msg());
+            return true;
+        }
+        view_sessions(stdout, list, k, conv_session(r->cv), false);
+        mem_session_list_free(list, k);
+    } else if (IS("/resume")) {
+        if (!need_store(r))
+            return true;
+        if (!session_arg("/resume", arg, &id))
+            fputs("usage: /resume S (a session number from /sessions)\n", stderr);
+        else if (conv_resume(r->cv, id))
+            fprintf(stderr, "%s\n", ls_error_msg());
+        else
+            fprintf(stderr, "[resumed session %lld: %zu messages; /history shows them]\n", (long long)id,
+                    chat_n_messages(c));
+    } else if (IS("/forget")) {
+        if (!need_store(r))
+            return true;
+        id = conv_session(r->cv);
+        if (*arg && !session_arg("/forget", arg, &id))
+            fputs("usage: /forget [S] (default: this conversation)\n", stderr);
+        else if (!id)
+            fputs("[nothing stored yet in this conversation]\n", stderr);
+        else if (conv_forget(r->cv, id))
+            fprintf(stderr, "%s\n", ls_error_msg());
+        else
+            fprintf(stderr, "[session %lld deleted from the memory file]\n", (long long)id);
+    } else if (IS("/memory")) {
+        if (!strcmp(arg, "show"))
+            cmd_memory_show(r);
+        else
+            fputs("usage: /memory show\n", stderr);
+    } else if (IS("/nocache")) {
+        conv_set_cache(r->cv, false);
+        fputs("[response cache off for this session]\n", stderr);
+        if (conv_last_was_cached(r->cv))
+            ask_and_show(r, NULL, true);
     } else {
         fprintf(stderr, "unknown command %.*s; /help lists them\n", (int)n, line);
     }
@@ -292,30 +439,59 @@ static bool run_command(chat *c, view *v, const char *line)
     return true;
 }
 
+/* Sends a message (or, with regenerate, the last question again) and shows
+ * the answer and its figures. */
+static ls_status ask_and_show(const repl *r, const char *text, bool regenerate)
+{
+    view *v = r->v;
+    interrupted = 0;
+    conv_turn t;
+    v->answer_started = false;
+    ls_status s = regenerate ? conv_regenerate(r->cv, r->cb, &t) : conv_ask(r->cv, text, r->cb, &t);
+    if (v->in_thought_shown && v->color)
+        fputs(RESET, stdout);
+    v->in_thought_shown = false;
+    if (v->said_thinking)
+        fputs("\r\033[K", stderr);
+    v->said_thinking = false;
+    fputc('\n', stdout);
+    fflush(stdout);
+    if (s)
+        fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
+    else
+        print_stats(v, &t);
+    return s;
+}
+
 /* ======================================================================== */
 /* The command                                                               */
 /* ======================================================================== */
 
 typedef struct {
-    const char *model_path, *system, *template_name, *think_mode;
-    long n_ctx, n_threads, n_answer, think_budget, seed, top_k;
-    double temp, top_p, min_p, repeat, presence, frequency;
-    bool set_temp, set_top_k, set_top_p, set_min_p, set_repeat, no_color;
+    const char *model_path, *system, *template_name, *think_mode, *db, *resume;
+    long n_ctx, n_threads, n_answer, think_budget, seed, top_k, memory_tokens;
+    double temp, top_p, min_p, repeat, presence, frequency, timeout;
+    bool set_temp, set_top_k, set_top_p, set_min_p, set_repeat, no_color, no_memory, no_cache, no_save;
     const char *stops[CHAT_MAX_STOPS];
     int n_stops;
 } options;
 
 static int parse(int argc, char **argv, options *o)
 {
-    *o = (options){ .n_ctx = 4096, .n_answer = -1, .think_budget = -1, .seed = 42 };
+    *o = (options){ .n_ctx = 4096, .n_answer = -1, .think_budget = -1, .seed = 42, .memory_tokens = 512 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "--no-color")) {
-            o->no_color = true;
+        bool *flag = !strcmp(a, "--no-color")    ? &o->no_color
+                     : !strcmp(a, "--no-memory") ? &o->no_memory
+                     : !strcmp(a, "--no-cache")  ? &o->no_cache
+                     : !strcmp(a, "--no-save")   ? &o->no_save
+                                                 : NULL;
+        if (flag) {
+            *flag = true;
             continue;
         }
         if (!(v = cli_value("chat", argc, argv, &i)))
@@ -325,6 +501,14 @@ static int parse(int argc, char **argv, options *o)
             o->model_path = v;
         else if (!strcmp(a, "--system"))
             o->system = v;
+        else if (!strcmp(a, "--db"))
+            o->db = v;
+        else if (!strcmp(a, "--resume"))
+            o->resume = v;
+        else if (!strcmp(a, "--memory-tokens"))
+            ok = cli_int("chat", a, v, 0, 1 << 20, &o->memory_tokens);
+        else if (!strcmp(a, "--timeout"))
+            ok = cli_float("chat", a, v, 0.001, 1e7, &o->timeout);
         else if (!strcmp(a, "--chat-template"))
             o->template_name = v;
         else if (!strcmp(a, "--think")) {
@@ -378,12 +562,68 @@ static int parse(int argc, char **argv, options *o)
     return -1;
 }
 
+/* The memory file and the conversation over the chat session. A file that
+ * cannot be opened is reported and the chat goes on without memory. */
+static ls_status open_memory(const options *o, const model *m, chat *c, const tok_tokenizer *tok, mem_store **store,
+                             conv **cv)
+{
+    *store = NULL;
+    if (!o->no_save && !(*store = view_open_store("chat", o->db)))
+        fputs("localseek chat: going on without memory: nothing will be saved or recalled\n", stderr);
+    const char *slash = strrchr(o->model_path, '/');
+    conv_options co = conv_default_options();
+    co.model_name = slash ? slash + 1 : o->model_path;
+    co.model_bytes = gguf_file_size(m->file);
+    co.quant = model_type_summary(m);
+    co.recall = !o->no_memory;
+    co.memory_tokens = (int)o->memory_tokens;
+    co.cache = !o->no_cache;
+    return conv_create(c, tok, *store, &co, cv);
+}
+
+/* --resume S|last. Returns false (having said why) when it cannot. */
+static bool resume(const options *o, mem_store *store, conv *cv)
+{
+    if (!o->resume)
+        return true;
+    if (!store) {
+        fputs("localseek chat: --resume needs the memory file\n", stderr);
+        return false;
+    }
+    int64_t id = 0;
+    if (!strcmp(o->resume, "last")) {
+        if (mem_session_latest(store, &id)) {
+            fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
+            return false;
+        }
+        if (!id) {
+            fputs("localseek chat: no stored conversation to resume yet; starting a new one\n", stderr);
+            return true;
+        }
+    } else {
+        long val;
+        if (!cli_int("chat", "--resume", o->resume, 1, LONG_MAX, &val))
+            return false;
+        id = val;
+    }
+    if (conv_resume(cv, id)) {
+        fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
+        return false;
+    }
+    fprintf(stderr, "[resumed session %lld]\n", (long long)id);
+    return true;
+}
+
 int cmd_chat(int argc, char **argv)
 {
     options o;
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    if (o.resume && o.no_save) {
+        fputs("localseek chat: --resume reads the memory file, which --no-save turns off\n", stderr);
+        return 2;
+    }
 
     tpl_family forced = TPL_UNKNOWN;
     if (o.template_name && !cli_chat_template("chat", o.template_name, &forced))
@@ -391,6 +631,8 @@ int cmd_chat(int argc, char **argv)
     model *m = NULL;
     tok_tokenizer *tok = NULL;
     chat *c = NULL;
+    mem_store *store = NULL;
+    conv *cv = NULL;
     rc = 1;
     double t_load = plat_now_s();
     ls_status s = model_load(o.model_path, &m);
@@ -407,6 +649,7 @@ int cmd_chat(int argc, char **argv)
     p.n_answer_max = (int)o.n_answer;
     p.think_budget = (int)o.think_budget;
     p.system = o.system;
+    p.timeout_s = o.timeout;
     p.sampling.seed = (uint64_t)o.seed;
     if (o.set_temp)
         p.sampling.temp = (float)o.temp;
@@ -423,10 +666,12 @@ int cmd_chat(int argc, char **argv)
     for (int i = 0; i < o.n_stops; i++)
         p.stops[i] = o.stops[i];
     p.n_stops = o.n_stops;
-    if ((s = chat_create(m, tok, &p, &c))) {
+    if ((s = chat_create(m, tok, &p, &c)) || (s = open_memory(&o, m, c, tok, &store, &cv))) {
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
         goto done;
     }
+    if (!resume(&o, store, cv))
+        goto done;
     t_load = plat_now_s() - t_load;
 
     input in = { .tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
@@ -439,9 +684,12 @@ int cmd_chat(int argc, char **argv)
         using_history();
         fprintf(stderr, "localseek chat — %s, template %s, context %d tokens, loaded in %.1f s. /help for commands, "
                         "Ctrl-D to leave.\n", o.model_path, tpl_family_info(family)->name, p.n_ctx, t_load);
+        if (store)
+            fprintf(stderr, "Memory: %s\n", mem_path(store));
     }
 
     chat_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = poll_cancel, .ctx = &v };
+    repl r = { c, cv, store, &v, &cb };
     char *line;
     rc = 0;
     while ((line = read_message(&in))) {
@@ -455,38 +703,24 @@ int cmd_chat(int argc, char **argv)
         if (in.tty)
             add_history(line);
         if (*t == '/') {
-            bool go_on = run_command(c, &v, t);
+            bool go_on = run_command(&r, t);
             free(line);
             if (!go_on)
                 break;
             continue;
         }
-        interrupted = 0;
-        chat_turn_stats st;
-        v.answer_started = false;
-        s = chat_send(c, line, &cb, &st);
+        s = ask_and_show(&r, line, false);
         free(line);
-        if (v.in_thought_shown && v.color)
-            fputs(RESET, stdout);
-        v.in_thought_shown = false;
-        if (v.said_thinking)
-            fputs("\r\033[K", stderr);
-        v.said_thinking = false;
-        fputc('\n', stdout);
-        fflush(stdout);
-        if (s) {
-            fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
-            if (s != LS_ERR_LIMIT) {
-                rc = 1;
-                break;
-            }
-            continue;
+        if (s && s != LS_ERR_LIMIT) {
+            rc = 1;
+            break;
         }
-        print_stats(&v, &st);
     }
     if (in.tty)
         fputc('\n', stdout);
 done:
+    conv_free(cv);
+    mem_close(store);
     chat_free(c);
     tok_free(tok);
     model_free(m);

@@ -15,5 +15,8 @@ int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_prompt(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

@@ -332,6 +332,7 @@ static ls_status migrate(mem_store *s)
         return ls_error(LS_ERR_FORMAT,
                         "%s was written by a newer localseek (schema %d; this build knows up to %d); use that "
                         "version, or --db PATH for another file", s->path, v, MEM_SCHEMA_VERSION);
+    int from = v;
     for (; v < MEM_SCHEMA_VERSION; v++) {
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d;", v + 1);
@@ -347,9 +348,11 @@ static ls_status migrate(mem_store *s)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             return st;
         }
-        if (v > 0)
-            log_info("memory: upgraded %s from schema %d to %d", s->path, v, v + 1);
     }
+    if (from == 0)
+        log_info("memory: created %s (schema %d)", s->path, MEM_SCHEMA_VERSION);
+    else if (from < MEM_SCHEMA_VERSION)
+        log_info("memory: upgraded %s from schema %d to %d", s->path, from, MEM_SCHEMA_VERSION);
     return LS_OK;
 }
 

@@ -233,6 +233,10 @@ static void settings_text(const chat *c, char *out, size_t cap)
              tpl_family_info(chat_family(c))->name, (double)s->temp, s->top_k, (double)s->top_p, (double)s->min_p,
              (double)s->repeat_penalty, (double)s->presence_penalty, (double)s->frequency_penalty, p.think_budget,
              p.n_answer_max);
+    for (int i = 0; i < p.n_stops; i++) { /* stop strings end answers too */
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, " stop=%s", p.stops[i]);
+    }
 }
 
 static void cache_key(const conv *v, const char *question, const char *settings, char out[33])
@@ -401,6 +405,13 @@ static void record(conv *v, const conv_turn *t)
 /* Asking                                                                    */
 /* ======================================================================== */
 
+/* Answers that the same request would give again: not those cut by the
+ * user, the clock or a full context (which depend on the moment). */
+static bool cacheable(chat_stop stop)
+{
+    return stop == CHAT_STOP_EOG || stop == CHAT_STOP_LENGTH || stop == CHAT_STOP_STRING;
+}
+
 static ls_status serve_cached(conv *v, const char *text, mem_cached *hit, const chat_callbacks *cb, conv_turn *out)
 {
     ls_status st = chat_add_turn(v->c, text, hit->answer, hit->thinking);
@@ -495,7 +506,7 @@ static ls_status ask(conv *v, const char *text, const chat_callbacks *cb, conv_t
         double t_s = plat_now_s();
         if (save_turn(v, text, &out->chat, out->cached, &q_id, &a_id)) {
             save_failed(out, cb);
-        } else if (use_cache && !out->cached && out->chat.stop == CHAT_STOP_EOG) {
+        } else if (use_cache && !out->cached && cacheable(out->chat.stop)) {
             chat_message a = chat_get_message(v->c, chat_n_messages(v->c) - 1);
             used_ids(v, ids, sizeof ids);
             mem_cache_entry e = { key, v->model_name, question, settings, a.content, a.thinking, ids, q_id, a_id };

@@ -1,0 +1,28 @@
+/* memory_view.h — showing what the memory file holds, for people and scripts.
+ *
+ * The commands `localseek history`, `sessions` and `stats` and the chat's
+ * /history and /sessions print through these, so a session looks the same
+ * wherever it is shown. Also the one way commands open the memory file
+ * (--db PATH or the default place), with the error said once.
+ *
+ * Called by: cmd_memory.c, cmd_chat.c.
+ */
+#ifndef LS_MEMORY_VIEW_H
+#define LS_MEMORY_VIEW_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "memory/store.h"
+
+/* Opens `db_path` (NULL: the default file). On failure prints
+ * "localseek CMD: <sentence>" on stderr and returns NULL. */
+mem_store *view_open_store(const char *cmd, const char *db_path);
+
+/* Messages as a transcript ("[date] you: ...", thoughts summarized) or, with
+ * json, one JSON array of message objects. */
+void view_messages(FILE *out, const mem_message *msgs, size_t n, bool json, bool color);
+/* Sessions as a table (id, last activity, messages, model, title) or JSON. */
+void view_sessions(FILE *out, const mem_session *list, size_t n, int64_t current, bool json);
+
+#endif
