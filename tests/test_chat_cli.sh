@@ -12,7 +12,8 @@ set -u
 source "$(dirname "$0")/lib.sh"
 needs_shared
 M="$SHARED/models/golden-qwen2-q8_0.gguf"
-CHAT=("$BIN" chat -m "$M" --temp 0 --think-budget 4 -n 8 --ctx 512 -t 2)
+# --no-cache: these checks are about generating (test_memory_cli.sh covers the cache)
+CHAT=("$BIN" chat -m "$M" --temp 0 --think-budget 4 -n 8 --ctx 512 -t 2 --no-cache)
 
 # 1. three messages from a pipe
 printf 'Hello\nWhat is 17 * 23?\nThanks.\n' | "${CHAT[@]}" >"$TMP/out1" 2>"$TMP/err1"
