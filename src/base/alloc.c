@@ -3,14 +3,24 @@
  * Invariant: live == (successful allocations) - (frees of non-NULL blocks).
  * realloc of NULL counts as an allocation, realloc to a new block does not
  * change the count. Aligned blocks come from posix_memalign, which free()
- * releases, so one ls_free serves both. */
+ * releases, so one ls_free serves both. live_bytes adds and subtracts each
+ * block's malloc_usable_size() (what the C library really set aside for it,
+ * a little over the request), so the resource guard's tests can compare an
+ * estimate with what a loader really holds. */
 #include "base/alloc.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 static atomic_long live;
+static atomic_long live_bytes;
+
+static void count_in(void *p)
+{
+    atomic_fetch_add_explicit(&live_bytes, (long)malloc_usable_size(p), memory_order_relaxed);
+}
 static atomic_long fail_countdown; /* 0 = off; k > 0: the k-th call fails */
 
 /* True when this call is the one chosen to fail. */
@@ -27,8 +37,10 @@ void *ls_malloc(size_t n_bytes)
     if (inject_failure())
         return NULL;
     void *p = malloc(n_bytes ? n_bytes : 1);
-    if (p)
+    if (p) {
         atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+        count_in(p);
+    }
     return p;
 }
 
@@ -37,8 +49,10 @@ void *ls_calloc(size_t n, size_t size_bytes)
     if (inject_failure())
         return NULL;
     void *p = calloc(n ? n : 1, size_bytes ? size_bytes : 1);
-    if (p)
+    if (p) {
         atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+        count_in(p);
+    }
     return p;
 }
 
@@ -46,9 +60,14 @@ void *ls_realloc(void *p, size_t n_bytes)
 {
     if (inject_failure())
         return NULL;
+    long old_bytes = p ? (long)malloc_usable_size(p) : 0;
     void *q = realloc(p, n_bytes ? n_bytes : 1);
     if (q && !p)
         atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+    if (q) {
+        atomic_fetch_sub_explicit(&live_bytes, old_bytes, memory_order_relaxed);
+        count_in(q);
+    }
     return q;
 }
 
@@ -60,6 +79,7 @@ void *ls_malloc_aligned(size_t n_bytes, size_t alignment)
     if (posix_memalign(&p, alignment, n_bytes ? n_bytes : 1) != 0)
         return NULL;
     atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+    count_in(p);
     return p;
 }
 
@@ -68,6 +88,7 @@ void ls_free(void *p)
     if (!p)
         return;
     atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&live_bytes, (long)malloc_usable_size(p), memory_order_relaxed);
     free(p);
 }
 
@@ -90,6 +111,11 @@ char *ls_strdup(const char *s)
 long ls_alloc_live(void)
 {
     return atomic_load(&live);
+}
+
+long ls_alloc_live_bytes(void)
+{
+    return atomic_load(&live_bytes);
 }
 
 void ls_alloc_fail_after(long n)

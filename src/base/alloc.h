@@ -2,7 +2,8 @@
  *
  * All code in localseek allocates with ls_malloc/ls_calloc/ls_realloc and
  * releases with ls_free. Behind that door sit two test hooks:
- *   - a live-allocation counter, so a test can assert it freed everything;
+ *   - live-allocation counters (blocks and bytes), so a test can assert it
+ *     freed everything, or compare a size estimate with what was allocated;
  *   - fault injection: "make the N-th allocation from now fail", so a test
  *     can walk every failure path of a function and check it cleans up and
  *     reports LS_ERR_NOMEM instead of crashing.
@@ -31,6 +32,8 @@ void *ls_malloc_aligned(size_t n_bytes, size_t alignment);
 /* ---- test hooks ---- */
 /* Number of blocks allocated and not yet freed, process-wide. */
 long ls_alloc_live(void);
+/* Their bytes, as the C library sized them (a little over each request). */
+long ls_alloc_live_bytes(void);
 /* Make the n-th allocation call from now fail (1 = the next one); 0 turns
  * injection off. After the injected failure, injection turns itself off. */
 void ls_alloc_fail_after(long n);

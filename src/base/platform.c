@@ -130,6 +130,25 @@ size_t plat_peak_rss_bytes(void)
     return proc_kb_field("/proc/self/status", "VmHWM");
 }
 
+size_t plat_rss_quick_bytes(void)
+{
+    /* statm: total program size, then resident pages, in pages. */
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    unsigned long long size_pages = 0, rss_pages = 0;
+    if (sscanf(buf, "%llu %llu", &size_pages, &rss_pages) != 2)
+        return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    return (size_t)rss_pages * (size_t)(page > 0 ? page : 4096);
+}
+
 size_t plat_mem_available_bytes(void)
 {
     return proc_kb_field("/proc/meminfo", "MemAvailable");

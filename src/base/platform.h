@@ -34,6 +34,9 @@ int plat_physical_cores(void);
 /* Resident set size now, and the peak so far, in bytes (0 if unknown). */
 size_t plat_rss_bytes(void);
 size_t plat_peak_rss_bytes(void);
+/* Resident set size now from /proc/self/statm: one short read and no text
+ * search, cheap enough to poll during generation (0 if unknown). */
+size_t plat_rss_quick_bytes(void);
 
 /* Memory the kernel says a new allocation can get without swapping
  * (MemAvailable), in bytes; 0 if unknown. */

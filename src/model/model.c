@@ -173,12 +173,13 @@ static ls_status read_hparams(loader *L, model_hparams *hp)
     return LS_OK;
 }
 
-/* Converted-activation row bytes for the matrix `name` (0 when it is absent
- * or of a type the kernels lack: binding reports those). */
+/* Converted-activation row bytes for the matrix `name`: 0 when its kernel
+ * reads the float activations as they are (F32, F16, BF16 weights), or when
+ * it is absent or of a type the kernels lack (binding reports those). */
 static size_t act_row_of(const gguf_file *f, const char *name)
 {
     const gguf_tensor *t = gguf_find_tensor(f, name);
-    if (!t || !kern_supports(t->type))
+    if (!t || !kern_supports(t->type) || dtype_get(t->type)->dot_type == DT_F32)
         return 0;
     return kern_act_row_bytes(t->type, t->ne[0]);
 }

@@ -70,7 +70,8 @@ typedef struct {
     size_t weight_bytes;     /* data of every tensor in the file */
     size_t embd_bytes;       /* token_embd.weight alone */
     bool output_tied;        /* no output.weight: the embedding table doubles as the output matrix */
-    size_t act_row_bytes;    /* widest activation row a matrix product converts (kern_act_row_bytes) */
+    size_t act_row_bytes;    /* widest activation row a matrix product converts to 8 bits (kern_act_row_bytes;
+                                0 when every matrix is F32/F16/BF16, whose kernels read floats) */
     size_t f32_store_bytes;  /* the 1-D tensors (norms, biases), copied as F32 at load */
 } model_shape;
 
