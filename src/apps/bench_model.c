@@ -46,7 +46,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: localseek bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json] [--act-bits 8|16]\n"
                  "  -p N   prompt tokens for the prefill test (0 = skip)\n"
                  "  -n N   tokens generated for the decode test (0 = skip)\n"
-                 "  -r N   repetitions (mean and standard deviation are reported)\n");
+                 "  -r N   repetitions (mean and standard deviation are reported)\n"
+                 CLI_MEM_BUDGET_HELP);
 }
 
 /* Finite logits, and batch == token-by-token on a short prompt. */
@@ -83,6 +84,7 @@ int bench_model_main(int argc, char **argv)
     const char *path = NULL;
     long n_threads = plat_physical_cores(), n_prompt = 512, n_gen = 128, reps = 3, act_bits = 16;
     bool json = false;
+    size_t mem_budget = 0; /* 0: what the machine can give */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--json")) {
@@ -108,6 +110,8 @@ int bench_model_main(int argc, char **argv)
             ok = cli_int("bench", a, v, 1, 1000, &reps);
         else if (!strcmp(a, "--act-bits"))
             ok = cli_int("bench", a, v, 8, 16, &act_bits) && (act_bits == 8 || act_bits == 16);
+        else if (!strcmp(a, "--mem-budget"))
+            ok = cli_size("bench", a, v, &mem_budget);
         else {
             fprintf(stderr, "localseek bench: unknown option '%s'\n", a);
             usage(stderr);
@@ -121,6 +125,10 @@ int bench_model_main(int argc, char **argv)
         return 2;
     }
 
+    /* The context below holds the longer test plus 16: check that it fits first. */
+    int n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen) + 16;
+    if (!cli_check_fits("bench", path, n_ctx, (int)n_threads, mem_budget, NULL))
+        return 1;
     double t0 = plat_now_s();
     model *m = NULL;
     if (model_load(path, &m)) {
@@ -130,7 +138,7 @@ int bench_model_main(int argc, char **argv)
     double t_load = plat_now_s() - t0;
     fwd_params fp = fwd_default_params();
     fp.n_threads = (int)n_threads;
-    fp.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen) + 16;
+    fp.n_ctx = n_ctx;
     fp.n_batch = n_prompt > 0 && n_prompt < 512 ? (int)n_prompt : 512;
     fp.act_bits = (int)act_bits;
     fwd_ctx *c = NULL;

@@ -1,9 +1,15 @@
-/* cli.c — option value parsing with clear messages. */
+/* cli.c — option value parsing with clear messages, and the resource
+ * guard's check before a model is loaded. */
 #include "apps/cli.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "gguf/gguf.h"
+#include "orchestrator/guard.h"
 
 bool cli_int(const char *cmd, const char *opt, const char *val, long lo, long hi, long *out)
 {
@@ -29,6 +35,14 @@ bool cli_float(const char *cmd, const char *opt, const char *val, double lo, dou
     }
     *out = v;
     return true;
+}
+
+bool cli_size(const char *cmd, const char *opt, const char *val, size_t *out_bytes)
+{
+    if (guard_parse_size(val, out_bytes) == LS_OK)
+        return true;
+    fprintf(stderr, "localseek %s: %s: %s\n", cmd, opt, ls_error_msg());
+    return false;
 }
 
 const char *cli_value(const char *cmd, int argc, char **argv, int *i)
@@ -68,4 +82,49 @@ tpl_family cli_model_family(const char *cmd, const gguf_file *f, const char *pat
                 path, has ? "has a chat template localseek does not know" : "has no chat template",
                 tpl_family_info(TPL_FALLBACK)->name);
     return family == TPL_UNKNOWN ? TPL_FALLBACK : family;
+}
+
+bool cli_check_fits(const char *cmd, const char *model_path, int n_ctx, int n_threads, size_t mem_budget_bytes,
+                    struct guard_watch *watch)
+{
+    if (watch)
+        guard_watch_init(watch, 0);
+    /* 1. The file's header and tensor table (the weights stay on disk). */
+    gguf_file *f = NULL;
+    guard_model gm;
+    if (gguf_open(model_path, &f) != LS_OK || guard_read_model(f, &gm) != LS_OK) {
+        fprintf(stderr, "localseek %s: %s\n", cmd, ls_error_msg());
+        gguf_close(f);
+        return false;
+    }
+    gguf_close(f);
+
+    /* 2. What may be used: the user's budget, else the machine's figure. */
+    guard_limit lim;
+    if (mem_budget_bytes)
+        guard_budget_limit(mem_budget_bytes, &lim);
+    else
+        guard_machine_limit(NULL, &lim);
+
+    /* 3. The verdict, said once. */
+    guard_params gp = { .n_ctx = n_ctx, .n_threads = n_threads };
+    guard_report r;
+    guard_judge(&gm, &gp, &lim, &r);
+    const char *base = strrchr(model_path, '/');
+    base = base ? base + 1 : model_path;
+    switch (r.verdict) {
+    case GUARD_TOO_BIG:
+        fprintf(stderr, "localseek %s: %s does not fit in memory: %s\n", cmd, base, r.sentence);
+        return false;
+    case GUARD_TIGHT:
+        fprintf(stderr, "localseek %s: warning: %s %s\n", cmd, base, r.sentence);
+        break;
+    case GUARD_FITS:
+    case GUARD_UNKNOWN:
+        log_info("%s: %s", base, r.sentence);
+        break;
+    }
+    if (watch && r.verdict != GUARD_UNKNOWN)
+        guard_watch_init(watch, lim.bytes);
+    return true;
 }

@@ -1,4 +1,5 @@
-/* cmd_info.c — `localseek info -m FILE [--json]`: what is in a GGUF model file.
+/* cmd_info.c — `localseek info -m FILE [--ctx N] [--mem-budget SIZE] [--json]`:
+ * what is in a GGUF model file, and whether it fits in memory.
  *
  * How it works: the file is opened with the validating reader (so a corrupt
  * file is reported in one sentence and never half-described), then one pass
@@ -6,17 +7,23 @@
  * types, sizes — and one of two printers shows it: a human one (units a
  * non-expert reads: "7.62 B parameters", "4.36 GiB") or one JSON object for
  * scripts, written with the small escaper below (no JSON library needed for
- * output). Exit status: 0 ok, 1 the file cannot be read, 2 bad usage.
+ * output). For a model localseek can run, the report ends with the resource
+ * guard's estimate (orchestrator/guard.h) for --ctx N tokens (default 4096)
+ * and its verdict against --mem-budget or what the machine can give; info
+ * is a report, so a model that is too big still exits 0 (and says so).
+ * Exit status: 0 ok, 1 the file cannot be read, 2 bad usage.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/cli.h"
 #include "apps/commands.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "model/arch.h"
+#include "orchestrator/guard.h"
 #include "tensor/dtype.h"
 
 /* ======================================================================== */
@@ -89,9 +96,11 @@ typedef struct {
     uint64_t n_params;
     type_total types[DT_COUNT];
     int n_unsupported_types;
-    /* RESOURCE GUARD: when `--ctx N` lands, the memory estimate (weights +
-     * KV cache for N tokens + scratch) goes here, filled from the guard's
-     * estimator, and both printers show it after the tensor types. */
+    /* The resource guard: estimate and verdict, when the model is one
+     * localseek can run (else guard_error says why there is none). */
+    bool has_guard;
+    guard_report guard;
+    char guard_error[256];
 } info_report;
 
 static bool get_str(const gguf_file *f, const char *key, gguf_str *out)
@@ -123,6 +132,19 @@ static void read_hp(const gguf_file *f, gguf_str arch, const hp_def *d, hp_value
         v->bad_type = gguf_kv_type(f, i);
     }
     ls_error_clear(); /* a missing or odd key is information here, not an error */
+}
+
+/* The memory estimate at gp's context and its verdict against `lim`. */
+static void build_guard(const gguf_file *f, const guard_params *gp, const guard_limit *lim, info_report *r)
+{
+    guard_model gm;
+    if (guard_read_model(f, &gm) != LS_OK) {
+        snprintf(r->guard_error, sizeof r->guard_error, "%s", ls_error_msg());
+        ls_error_clear();
+        return;
+    }
+    guard_judge(&gm, gp, lim, &r->guard);
+    r->has_guard = true;
 }
 
 static void build_report(const gguf_file *f, info_report *r)
@@ -395,7 +417,39 @@ static void print_human(FILE *out, const info_report *r)
             fputc('\n', out);
         }
     }
-    /* RESOURCE GUARD: "memory needed at --ctx N: ..." goes here. */
+    if (!r->has_guard) {
+        fprintf(out, "memory:        no estimate: %s\n", r->guard_error);
+        return;
+    }
+    const guard_estimate *e = &r->guard.need;
+    fprintf(out, "memory needed at --ctx %d (%d threads, %d-token prefill chunks):\n", e->n_ctx, e->n_threads,
+            e->n_batch);
+    fmt_bytes(a, sizeof a, e->weights_bytes);
+    fprintf(out, "  %-12s %12s   every tensor of the mapped file\n", "weights", a);
+    fmt_bytes(a, sizeof a, e->kv_bytes);
+    fprintf(out, "  %-12s %12s   keys and values of %d tokens, F16\n", "KV cache", a, e->n_ctx);
+    fmt_bytes(a, sizeof a, e->scratch_bytes);
+    fprintf(out, "  %-12s %12s   activations of a prefill chunk, attention scores\n", "scratch", a);
+    fmt_bytes(a, sizeof a, e->tables_bytes);
+    fprintf(out, "  %-12s %12s   metadata, tokenizer, small tensors as F32, logits\n", "tables", a);
+    fmt_bytes(a, sizeof a, e->program_bytes);
+    fprintf(out, "  %-12s %12s   code, libraries, thread stacks\n", "program", a);
+    fmt_bytes(a, sizeof a, e->total_bytes);
+    fprintf(out, "  %-12s %12s\n", "total", a);
+    const guard_limit *l = &r->guard.limit;
+    if (l->kind != GUARD_LIMIT_NONE) {
+        fmt_bytes(a, sizeof a, l->bytes);
+        fprintf(out, "memory limit:  %s (%s)\n", a, guard_limit_name(l->kind));
+    } else {
+        fprintf(out, "memory limit:  unknown (neither /proc/meminfo nor a cgroup limit could be read)\n");
+    }
+    static const char *const headline[] = {
+        [GUARD_FITS] = "FITS",
+        [GUARD_TIGHT] = "TIGHT: it fits, with less than 15% to spare (localseek warns)",
+        [GUARD_TOO_BIG] = "TOO BIG: localseek would refuse to load it with these settings",
+        [GUARD_UNKNOWN] = "UNKNOWN: nothing to compare with",
+    };
+    fprintf(out, "verdict:       %s\n               %s\n", headline[r->guard.verdict], r->guard.sentence);
 }
 
 static void print_json(FILE *out, const info_report *r)
@@ -454,7 +508,38 @@ static void print_json(FILE *out, const info_report *r)
             fprintf(out, "%s\"%s\"", first ? "" : ", ", dtype_get((uint32_t)t)->name);
             first = false;
         }
-    fputs("]}\n", out);
+    fputs("]", out);
+    if (!r->has_guard) {
+        fputs(", \"memory\": null, \"memory_error\": ", out);
+        json_str(out, r->guard_error, strlen(r->guard_error));
+        fputs("}\n", out);
+        return;
+    }
+    const guard_estimate *e = &r->guard.need;
+    const guard_report *g = &r->guard;
+    static const char *const verdict_id[] = {
+        [GUARD_FITS] = "fits", [GUARD_TIGHT] = "tight", [GUARD_TOO_BIG] = "too_big", [GUARD_UNKNOWN] = "unknown"
+    };
+    static const char *const limit_id[] = {
+        [GUARD_LIMIT_NONE] = "none", [GUARD_LIMIT_MEMAVAILABLE] = "memavailable",
+        [GUARD_LIMIT_CGROUP] = "cgroup", [GUARD_LIMIT_BUDGET] = "mem_budget"
+    };
+    fprintf(out, ", \"memory\": {\"n_ctx\": %d, \"n_batch\": %d, \"n_threads\": %d, \"weights_bytes\": %zu, "
+                 "\"kv_bytes\": %zu, \"scratch_bytes\": %zu, \"tables_bytes\": %zu, \"program_bytes\": %zu, "
+                 "\"total_bytes\": %zu, \"limit_kind\": \"%s\", \"limit\": ",
+            e->n_ctx, e->n_batch, e->n_threads, e->weights_bytes, e->kv_bytes, e->scratch_bytes, e->tables_bytes,
+            e->program_bytes, e->total_bytes, limit_id[g->limit.kind]);
+    const char *ln = guard_limit_name(g->limit.kind);
+    json_str(out, ln, strlen(ln));
+    fprintf(out, ", \"limit_bytes\": %zu, \"verdict\": \"%s\", \"spare_percent\": %d, ", g->limit.bytes,
+            verdict_id[g->verdict], g->spare_percent);
+    if (g->suggest_ctx)
+        fprintf(out, "\"suggest_ctx\": %d, \"suggest_bytes\": %zu, ", g->suggest_ctx, g->suggest_bytes);
+    else
+        fputs("\"suggest_ctx\": null, \"suggest_bytes\": null, ", out);
+    fputs("\"sentence\": ", out);
+    json_str(out, g->sentence, strlen(g->sentence));
+    fputs("}}\n", out);
 }
 
 /* ======================================================================== */
@@ -463,26 +548,33 @@ static void print_json(FILE *out, const info_report *r)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: localseek info -m FILE [--json]\n");
+    fprintf(out, "usage: localseek info -m FILE [--ctx N] [--mem-budget SIZE] [-t N] [--json]\n");
 }
 
 static void help(void)
 {
     usage(stdout);
     printf("\nDescribes a GGUF model file: architecture and hyper-parameters, parameter count,\n"
-           "tensor types and their sizes, tokenizer, chat template, and whether localseek can run it.\n"
+           "tensor types and their sizes, tokenizer, chat template, and whether localseek can run it;\n"
+           "then the memory a run needs (weights, KV cache, scratch, tables) and whether that fits.\n"
            "The file is fully validated first; a damaged file is reported in one sentence.\n\n"
            "options:\n"
            "  -m, --model FILE   the GGUF file to describe\n"
+           "  --ctx N            context size for the memory estimate (default 4096, as run and chat)\n"
+           "  --mem-budget SIZE  judge against this much memory (e.g. 8G, 512M) instead of what the machine can give\n"
+           "  -t N               threads for the estimate (default: physical cores)\n"
            "  --json             print one JSON object instead of text (for scripts)\n"
            "  -h, --help         this help\n\n"
-           "exit status: 0 ok, 1 the file cannot be read or is corrupt, 2 bad usage\n");
+           "exit status: 0 ok (even when the model does not fit: this is a report), 1 the file cannot be\n"
+           "read or is corrupt, 2 bad usage\n");
 }
 
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
     bool json = false;
+    long n_ctx = 4096, n_threads = 0;
+    size_t mem_budget = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -499,7 +591,17 @@ int cmd_info(int argc, char **argv)
             path = argv[++i];
         } else if (strncmp(a, "--model=", 8) == 0) {
             path = a + 8;
-        /* RESOURCE GUARD: parse `--ctx N` here for the memory estimate. */
+        } else if (!strcmp(a, "--ctx") || !strcmp(a, "--mem-budget") || !strcmp(a, "-t")) {
+            const char *v = cli_value("info", argc, argv, &i);
+            bool ok = v != NULL;
+            if (ok && !strcmp(a, "--ctx"))
+                ok = cli_int("info", a, v, 16, 1 << 24, &n_ctx);
+            else if (ok && !strcmp(a, "-t"))
+                ok = cli_int("info", a, v, 1, 1024, &n_threads);
+            else if (ok)
+                ok = cli_size("info", a, v, &mem_budget);
+            if (!ok)
+                return 2;
         } else {
             fprintf(stderr, "localseek info: unknown option '%s'\n", a);
             usage(stderr);
@@ -519,6 +621,13 @@ int cmd_info(int argc, char **argv)
     }
     info_report r;
     build_report(f, &r);
+    guard_limit lim;
+    if (mem_budget)
+        guard_budget_limit(mem_budget, &lim);
+    else
+        guard_machine_limit(NULL, &lim);
+    guard_params gp = { .n_ctx = (int)n_ctx, .n_threads = (int)n_threads };
+    build_guard(f, &gp, &lim, &r);
     if (json)
         print_json(stdout, &r);
     else

@@ -30,7 +30,8 @@ static void usage(FILE *out)
                  "  --top K         scores listed per prompt position (default 20)\n"
                  "  --greedy N      continue each prompt N tokens, always taking the best (default 16)\n"
                  "  --tokens        lines hold token ids separated by spaces instead of text\n"
-                 "  --act-bits 8    round activations to one 8-bit level, as llama.cpp does (default 16)\n");
+                 "  --act-bits 8    round activations to one 8-bit level, as llama.cpp does (default 16)\n"
+                 CLI_MEM_BUDGET_HELP);
 }
 
 /* Prints a JSON string (cJSON escapes it). */
@@ -94,6 +95,7 @@ int cmd_logits(int argc, char **argv)
     const char *model_path = NULL, *prompts_path = NULL;
     long top = 20, n_greedy = 16, n_threads = 0, act_bits = 16;
     bool ids_mode = false;
+    size_t mem_budget = 0; /* 0: what the machine can give */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -119,6 +121,8 @@ int cmd_logits(int argc, char **argv)
             ok = cli_int("logits", a, v, 1, 1024, &n_threads);
         else if (!strcmp(a, "--act-bits"))
             ok = cli_int("logits", a, v, 8, 16, &act_bits) && (act_bits == 8 || act_bits == 16);
+        else if (!strcmp(a, "--mem-budget"))
+            ok = cli_size("logits", a, v, &mem_budget);
         else {
             fprintf(stderr, "localseek logits: unknown option '%s'\n", a);
             usage(stderr);
@@ -146,6 +150,18 @@ int cmd_logits(int argc, char **argv)
     int32_t *ids = NULL;
     char *line = NULL;
     size_t line_cap = 0;
+    /* Each prompt gets a context of its tokens plus the greedy ones; a line
+     * never has more tokens than bytes (+ BOS), so the longest line bounds
+     * the context the resource guard checks. */
+    size_t longest = 0;
+    for (ssize_t got; (got = getline(&line, &line_cap, pf)) >= 0;)
+        if ((size_t)got > longest)
+            longest = (size_t)got;
+    rewind(pf);
+    long n_ctx_max = (long)longest + 2 + n_greedy + 1;
+    if (!cli_check_fits("logits", model_path, (int)(n_ctx_max < (1 << 24) ? n_ctx_max : (1 << 24)), (int)n_threads,
+                        mem_budget, NULL))
+        goto done;
     ls_status s = model_load(model_path, &m);
     if (!s && !ids_mode)
         s = tok_load(m->file, &tok);

@@ -13,6 +13,12 @@
  * model's <think> part included: `chat` is the command that sets it apart).
  * With --raw, or for a model without a template (stories260K), the text is
  * continued as it is and echoed first.
+ *
+ * Before anything is loaded, the resource guard (cli_check_fits) checks that
+ * the model and a --ctx context fit in memory (or in --mem-budget) and
+ * refuses with the numbers when they do not; while generating, a watch warns
+ * once if resident memory passes 80 % of that limit. The exact peak is
+ * logged at info level (LOCALSEEK_LOG=info) for the guard's tests.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,7 @@
 #include "generate/template.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "orchestrator/guard.h"
 #include "tokenizer/tokenizer.h"
 
 static void usage(FILE *out)
@@ -42,6 +49,7 @@ static void usage(FILE *out)
             "  --seed S         random seed (default 42): same seed, same text\n"
             "  --ctx N          context size in tokens (default 4096)\n"
             "  -t N             threads (default: physical cores)\n"
+            CLI_MEM_BUDGET_HELP
             "  --raw            continue the text as it is, without the model's chat template\n"
             "  --chat-template NAME  deepseek-r1, chatml, qwen2.5, qwen3, llama3 or llama3.0 (default: the model's)\n"
             "  --parse-special  let the text contain special tokens such as <|im_end|>\n");
@@ -54,6 +62,7 @@ int cmd_run(int argc, char **argv)
     long n_gen = 256, n_ctx = 4096, n_threads = 0, seed = 42, top_k = 40;
     double temp = 0.8, top_p = 0.95, min_p = 0.05;
     bool parse_special = false;
+    size_t mem_budget = 0; /* 0: what the machine can give */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -81,6 +90,8 @@ int cmd_run(int argc, char **argv)
             ok = cli_int("run", a, v, 16, 1 << 24, &n_ctx);
         else if (!strcmp(a, "-t"))
             ok = cli_int("run", a, v, 1, 1024, &n_threads);
+        else if (!strcmp(a, "--mem-budget"))
+            ok = cli_size("run", a, v, &mem_budget);
         else if (!strcmp(a, "--seed"))
             ok = cli_int("run", a, v, 0, 0x7fffffffL, &seed);
         else if (!strcmp(a, "--top-k"))
@@ -117,6 +128,10 @@ int cmd_run(int argc, char **argv)
     tok_stream *stream = NULL;
     int32_t *ids = NULL;
     float *logits = NULL;
+    /* Will it fit? Decided from the file's header before a weight is read. */
+    guard_watch watch;
+    if (!cli_check_fits("run", model_path, (int)n_ctx, (int)n_threads, mem_budget, &watch))
+        return 1;
     double t_load = plat_now_s();
     ls_status s = model_load(model_path, &m);
     if (!s)
@@ -195,6 +210,7 @@ int cmd_run(int argc, char **argv)
             break;
         }
         smp_accept(sampler, next);
+        guard_watch_poll(&watch); /* logs one warning past 80 % of the limit */
         size_t nb;
         const char *piece = tok_stream_push(stream, next, &nb);
         fwrite(piece, 1, nb, stdout);
@@ -220,6 +236,7 @@ int cmd_run(int argc, char **argv)
                     "load %.2f s, peak memory %.0f MiB]\n",
             n_prompt, t_prompt, (double)n_prompt / t_prompt, n_done, t_gen, n_done > 0 ? (double)n_done / t_gen : 0.0,
             why, t_load, (double)plat_peak_rss_bytes() / (1024.0 * 1024.0));
+    log_info("run: peak resident memory %zu bytes", plat_peak_rss_bytes());
     rc = 0;
 done:
     tok_stream_free(stream);
