@@ -105,4 +105,8 @@ grep -q '^just text' "$TMP/bad.db" && ok || bad "the bad file is left alone"
 "$BIN" history --db "$DB" --session 999 >/dev/null 2>"$TMP/err9"; [ $? = 1 ] && grep -q 'no session 999' "$TMP/err9" && ok ||
   bad "unknown session: $(cat "$TMP/err9")"
 "$BIN" history --bogus >/dev/null 2>&1; [ $? = 2 ] && ok || bad "bad option: exit 2"
+
+# 9. the retrieval benchmark runs and reports its figures
+"$BIN" bench --memory --messages 2000 --queries 20 2>/dev/null | grep -Eq '^retrieve messages=2000 queries=20 p50_ms=[0-9.]+ p95_ms=' &&
+  ok || bad "bench --memory prints its line"
 finish

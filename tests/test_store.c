@@ -288,6 +288,38 @@ static void test_injection(void)
           "non-ASCII words kept whole: %s", q);
 }
 
+/* A word found in most messages is left out of the search (it would cost
+ * the most and weigh the least); the rare word still finds its message. */
+static void test_common_words(void)
+{
+    char path[512];
+    path_in_dir(path, sizeof path, "common.db");
+    mem_store *s;
+    CHECK(mem_open(path, &s) == LS_OK, "open");
+    if (!s)
+        return;
+    sqlite3_exec(mem_db(s), "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+    int64_t id;
+    mem_session_create(s, "m", "", &id);
+    char text[128];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(text, sizeof text, "weather report number %d", i);
+        mem_turn t = { .user = text, .answer = i == 2500 ? "the zebra escaped from the weather station" : "noted",
+                       .model = "m" };
+        if (mem_turn_save(s, id, &t, NULL, NULL))
+            break;
+    }
+    mem_hit *h;
+    size_t n;
+    CHECK(mem_retrieve(s, "weather zebra", NULL, &h, &n) == LS_OK && n >= 1 && strstr(h[0].content, "zebra"),
+          "the rare word finds its message first (%zu hits)", n);
+    mem_hits_free(h, n);
+    CHECK(mem_retrieve(s, "weather report", NULL, &h, &n) == LS_OK && n == 0,
+          "only words in thousands of messages: nothing specific to recall (%zu hits)", n);
+    mem_hits_free(h, n);
+    mem_close(s);
+}
+
 /* Another writer holds the file; the disk fills up. */
 static void test_busy_and_full(void)
 {
@@ -423,6 +455,7 @@ int main(void)
     test_round_trip();
     test_migration();
     test_injection();
+    test_common_words();
     test_busy_and_full();
     test_kill();
     char cmd[300];

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "apps/bench_chat.h"
+#include "apps/bench_memory.h"
 #include "apps/bench_model.h"
 #include "apps/commands.h"
 #include "base/alloc.h"
@@ -63,6 +64,7 @@ static void usage(FILE *out)
             "usage: localseek bench --kernels [-t N] [--json] [--type T,T...] [--rows R] [--cols C] [--vecs V] [--quick]\n"
             "       localseek bench -m MODEL [...]  (model speed: see localseek bench -m MODEL --help)\n"
             "       localseek bench --chat -m MODEL [...]  (chat turns: time to first token, warm vs cold)\n"
+            "       localseek bench --memory [--messages N]  (retrieval time in a memory of N messages)\n"
             "\n"
             "  --kernels   memory bandwidth, int8 ceiling, and every weight type's decode (matrix x 1\n"
             "              vector, GB/s) and prefill (matrix x V vectors, GOPS) on the selected path\n"
@@ -483,10 +485,12 @@ static bool wants_model(int argc, char **argv)
 
 int cmd_bench(int argc, char **argv)
 {
-    /* Model benchmarks have their own options (apps/bench_model.h, bench_chat.h). */
+    /* Model, chat and memory benchmarks have their own options (apps/bench_*.h). */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--chat") == 0)
             return bench_chat_main(argc, argv);
+        else if (strcmp(argv[i], "--memory") == 0)
+            return bench_memory_main(argc, argv);
     if (wants_model(argc, argv))
         return bench_model_main(argc, argv);
     bench_opts o = { .n_threads = plat_physical_cores(), .rows = 8960, .cols = 1536, .vecs = 512 };

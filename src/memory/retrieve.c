@@ -7,10 +7,14 @@
  *      and writes each remaining word in double quotes joined by OR. Quoting
  *      makes every word a plain search term: FTS5's own syntax (AND, NEAR,
  *      *, column filters) never comes from the user.
- *   2. One prepared query asks FTS5 for the best matches in BM25 order
+ *   2. Each word's number of messages is counted (up to a cap) and only the
+ *      rarest words whose matches together stay under MAX_POSTINGS are
+ *      searched: the time of a search grows with the matches it ranks, and
+ *      the commonest words weigh least in BM25 anyway.
+ *   3. One prepared query asks FTS5 for the best matches in BM25 order
  *      (`ORDER BY rank LIMIT n` lets FTS5 keep only a top-n while scanning),
  *      and joins them with `messages`.
- *   3. In C: skip what the caller says the prompt holds, messages that say
+ *   4. In C: skip what the caller says the prompt holds, messages that say
  *      the same as the question (normalized comparison), duplicates of an
  *      earlier hit, and hits far weaker than the best one.
  */
@@ -25,6 +29,7 @@
 #include <utf8proc.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 
 /* Words that say how a question is asked, not what it is about. */
 static const char *const stop_words[] = {
@@ -54,11 +59,10 @@ static bool is_word_byte(unsigned char c)
 
 enum { MAX_TERMS = 32, MAX_TERM_BYTES = 64 };
 
-size_t mem_fts_query(const char *text, char *out, size_t cap)
+/* The searchable words of `text`, lowercased, each once, in order. */
+static size_t split_terms(const char *text, char terms[MAX_TERMS][MAX_TERM_BYTES])
 {
-    char terms[MAX_TERMS][MAX_TERM_BYTES];
-    size_t n_terms = 0, len = 0;
-    out[0] = 0;
+    size_t n_terms = 0;
     for (const unsigned char *p = (const unsigned char *)text; *p && n_terms < MAX_TERMS;) {
         if (!is_word_byte(*p)) {
             p++;
@@ -82,6 +86,14 @@ size_t mem_fts_query(const char *text, char *out, size_t cap)
         if (!seen)
             memcpy(terms[n_terms++], w, n + 1);
     }
+    return n_terms;
+}
+
+/* Quoted terms joined by OR into out (cut at cap - 1); returns the length. */
+static size_t join_terms(char terms[][MAX_TERM_BYTES], size_t n_terms, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = 0;
     for (size_t k = 0; k < n_terms; k++) {
         /* words hold no '"' (not a word byte), so quoting needs no escapes */
         size_t need = strlen(terms[k]) + 2 + (k ? 4 : 0);
@@ -90,6 +102,12 @@ size_t mem_fts_query(const char *text, char *out, size_t cap)
         len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", k ? " OR " : "", terms[k]);
     }
     return len;
+}
+
+size_t mem_fts_query(const char *text, char *out, size_t cap)
+{
+    char terms[MAX_TERMS][MAX_TERM_BYTES];
+    return join_terms(terms, split_terms(text, terms), out, cap);
 }
 
 char *mem_normalize(const char *text)
@@ -130,6 +148,79 @@ void mem_hits_free(mem_hit *hits, size_t n)
     ls_free(hits);
 }
 
+/* Matches a search may rank in all. BM25 is computed for every message that
+ * holds any of the words, at about a microsecond each, so this bounds a
+ * lookup to a few milliseconds however large the memory grows (`localseek
+ * bench --memory`: p95 under 10 ms at 100,000 messages on
+ * the 2-core test machine). */
+enum { MAX_POSTINGS = 4000 };
+
+/* Messages holding `term`, counted up to MAX_POSTINGS + 1 (the scan stops
+ * there: a word that common is not used anyway). */
+static ls_status term_frequency(mem_store *s, sqlite3_stmt *count, const char *term, int *df)
+{
+    char quoted[MAX_TERM_BYTES + 2];
+    snprintf(quoted, sizeof quoted, "\"%s\"", term);
+    sqlite3_reset(count);
+    sqlite3_bind_text(count, 1, quoted, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(count, 2, MAX_POSTINGS + 1);
+    int rc = sqlite3_step(count);
+    if (rc != SQLITE_ROW)
+        return mem_fail(s, rc, "searching earlier messages");
+    *df = sqlite3_column_int(count, 0);
+    return LS_OK;
+}
+
+/* Keeps the rarest words whose matches together stay within MAX_POSTINGS:
+ * a word found in thousands of messages tells little about which ones matter
+ * (its BM25 weight is small) and would cost the most time. Writes the query
+ * into `match`; returns its length (0: nothing specific to search for). */
+static ls_status choose_terms(mem_store *s, const char *text, char *match, size_t cap, size_t *len)
+{
+    char terms[MAX_TERMS][MAX_TERM_BYTES];
+    int df[MAX_TERMS];
+    size_t n = split_terms(text, terms);
+    *len = 0;
+    match[0] = 0;
+    if (n == 0)
+        return LS_OK;
+    sqlite3_stmt *count;
+    int rc = sqlite3_prepare_v2(mem_db(s),
+                                "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?1 LIMIT ?2)",
+                                -1, &count, NULL);
+    if (rc != SQLITE_OK)
+        return mem_fail(s, rc, "searching earlier messages");
+    ls_status st = LS_OK;
+    for (size_t i = 0; i < n && !st; i++)
+        st = term_frequency(s, count, terms[i], &df[i]);
+    sqlite3_finalize(count);
+    if (st)
+        return st;
+    for (size_t i = 1; i < n; i++) { /* insertion sort by frequency, rarest first */
+        char w[MAX_TERM_BYTES];
+        int d = df[i];
+        memcpy(w, terms[i], sizeof w);
+        size_t k = i;
+        for (; k > 0 && df[k - 1] > d; k--) {
+            df[k] = df[k - 1];
+            memcpy(terms[k], terms[k - 1], sizeof w);
+        }
+        df[k] = d;
+        memcpy(terms[k], w, sizeof w);
+    }
+    size_t kept = 0;
+    long total = 0;
+    while (kept < n && df[kept] == 0)
+        kept++; /* found nowhere: harmless, costs nothing */
+    while (kept < n && total + df[kept] <= MAX_POSTINGS)
+        total += df[kept++];
+    for (size_t i = kept; i < n; i++)
+        log_debug("retrieve: '%s' is in %s%d messages: too common to search for", terms[i],
+                  df[i] > MAX_POSTINGS ? "over " : "", df[i] > MAX_POSTINGS ? MAX_POSTINGS : df[i]);
+    *len = join_terms(terms, kept, match, cap);
+    return LS_OK;
+}
+
 static const char search_sql[] =
     "SELECT m.id, m.session_id, m.role, m.content, datetime(m.created_at, 'localtime'), f.rank"
     " FROM (SELECT rowid, rank FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rank LIMIT ?2) AS f"
@@ -155,8 +246,10 @@ ls_status mem_retrieve(mem_store *s, const char *text, const mem_query *qin, mem
     if (q.min_relative <= 0)
         q.min_relative = 0.25;
     char match[1024];
-    if (mem_fts_query(text, match, sizeof match) == 0)
-        return LS_OK;
+    size_t match_len;
+    ls_status chosen = choose_terms(s, text, match, sizeof match, &match_len);
+    if (chosen || match_len == 0)
+        return chosen;
 
     sqlite3 *db = mem_db(s);
     sqlite3_stmt *st;
