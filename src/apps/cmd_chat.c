@@ -39,6 +39,7 @@
 #include "generate/chat.h"
 #include "model/model.h"
 #include "orchestrator/conversation.h"
+#include "orchestrator/guard.h"
 #include "tokenizer/tokenizer.h"
 
 static void usage(FILE *out)
@@ -60,6 +61,7 @@ static void usage(FILE *out)
             "  --chat-template NAME deepseek-r1, chatml, qwen2.5, qwen3, llama3 or llama3.0 (default: from the model)\n"
             "  --no-color           no dimming or colors\n"
             "  --timeout SECONDS    end an answer after this long, keeping what was written\n"
+            "  --mem-budget SIZE    memory this chat may use, e.g. 8G (default: what the machine can give)\n"
             "Memory (one SQLite file; see docs/memory.md):\n"
             "  --db PATH            the memory file (default $XDG_DATA_HOME/localseek/memory.db)\n"
             "  --resume S|last      continue stored session S, or the last one\n"
@@ -100,9 +102,14 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
+static guard_watch mem_watch; /* resident memory against the guard's limit */
+
+/* Polled once per generated token: Ctrl-C, and the memory watch (which
+ * warns once, through the log, past 80 % of the limit). */
 static bool poll_cancel(void *ctx)
 {
     (void)ctx;
+    guard_watch_poll(&mem_watch);
     return interrupted != 0;
 }
 
@@ -469,6 +476,7 @@ static ls_status ask_and_show(const repl *r, const char *text, bool regenerate)
 
 typedef struct {
     const char *model_path, *system, *template_name, *think_mode, *db, *resume;
+    size_t mem_budget;
     long n_ctx, n_threads, n_answer, think_budget, seed, top_k, memory_tokens;
     double temp, top_p, min_p, repeat, presence, frequency, timeout;
     bool set_temp, set_top_k, set_top_p, set_min_p, set_repeat, no_color, no_memory, no_cache, no_save;
@@ -507,6 +515,8 @@ static int parse(int argc, char **argv, options *o)
             o->resume = v;
         else if (!strcmp(a, "--memory-tokens"))
             ok = cli_int("chat", a, v, 0, 1 << 20, &o->memory_tokens);
+        else if (!strcmp(a, "--mem-budget"))
+            ok = cli_size("chat", a, v, &o->mem_budget);
         else if (!strcmp(a, "--timeout"))
             ok = cli_float("chat", a, v, 0.001, 1e7, &o->timeout);
         else if (!strcmp(a, "--chat-template"))
@@ -634,6 +644,8 @@ int cmd_chat(int argc, char **argv)
     mem_store *store = NULL;
     conv *cv = NULL;
     rc = 1;
+    if (!cli_check_fits("chat", o.model_path, (int)o.n_ctx, (int)o.n_threads, o.mem_budget, &mem_watch))
+        return 1;
     double t_load = plat_now_s();
     ls_status s = model_load(o.model_path, &m);
     if (!s)
