@@ -453,13 +453,19 @@ static void test_watch(void)
     guard_watch_init(&w, 0);
     CHECK(!guard_watch_poll(&w), "no limit: never warns");
 
-    /* cheap: with every_n 16 the first 15 quick polls do not read */
-    guard_watch_init(&w, 1);
+    /* cheap: the first poll reads; after it, with every_n 16, the next 15
+     * quick polls do not, and the 16th does */
+    guard_watch_init(&w, (size_t)1 << 60);
+    CHECK(!guard_watch_poll(&w) && w.rss_bytes > 0, "the first poll reads");
+    w.limit_bytes = 1; /* from now on any reading is past 80 % */
+    w.warn_bytes = 0;
+    int early = 0;
     for (int i = 0; i < 15; i++)
-        CHECK(!guard_watch_poll(&w), "poll %d before the 16th reads nothing", i);
-    CHECK(w.rss_bytes == 0, "nothing read yet");
-    CHECK(guard_watch_poll(&w) && w.rss_bytes > 0, "the 16th poll reads and warns");
-    CHECK(w.warn_bytes == 0, "80%% of 1 byte is 0");
+        early += guard_watch_poll(&w);
+    CHECK(early == 0, "the 15 polls after a read read nothing (%d warned)", early);
+    CHECK(guard_watch_poll(&w), "the 16th poll reads and warns");
+    guard_watch_init(&w, 1);
+    CHECK(w.warn_bytes == 0 && w.every_n == 16, "80%% of 1 byte is 0; 16 polls per read");
     log_set_level(LOG_WARN);
 }
 

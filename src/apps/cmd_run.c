@@ -196,6 +196,7 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     double t_prompt = plat_now_s() - t0;
+    guard_watch_poll(&watch); /* the prompt's prefill is where memory jumps */
     if (family == TPL_UNKNOWN)
         fputs(prompt, stdout); /* a continuation: show what it continues */
     fflush(stdout);

@@ -523,7 +523,7 @@ void guard_watch_init(guard_watch *w, size_t limit_bytes)
     w->limit_bytes = limit_bytes;
     w->warn_bytes = (size_t)((double)limit_bytes * GUARD_WATCH_PERCENT / 100.0);
     w->every_n = 16;
-    w->last_read_s = plat_now_s();
+    w->last_read_s = -1e9; /* the first poll reads at once */
 }
 
 bool guard_watch_poll(guard_watch *w)

@@ -162,9 +162,9 @@ void guard_judge(const guard_model *gm, const guard_params *p, const guard_limit
 /* ---- while running ----------------------------------------------------- */
 
 /* Polls resident memory against the limit and warns once past 80 %. Cheap:
- * it reads /proc/self/statm (one short read) only every `every_n` polls or
- * when half a second has passed since the last read, whichever comes first.
- * A zeroed or uninitialised-by-init watch with limit 0 never warns. */
+ * the first poll reads /proc/self/statm (one short read), later ones only
+ * every `every_n` polls or when half a second has passed since the last
+ * read, whichever comes first. A watch with limit 0 never warns. */
 typedef struct guard_watch {
     size_t limit_bytes;   /* the limit the run was judged against */
     size_t warn_bytes;    /* 80 % of it */
