@@ -269,6 +269,48 @@ static int exec_simple(mem_store *s, query_id id)
     return q ? step_done(q) : rc;
 }
 
+/* Reads every row of a bound statement into a growing array of `size`-byte
+ * items with `read` (false: out of memory). On failure the items read so far
+ * are released with `clear` and the array freed. */
+static ls_status collect_rows(mem_store *s, sqlite3_stmt *q, size_t size, bool (*read)(sqlite3_stmt *, void *),
+                              void (*clear)(void *), const char *doing, void **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    ls_status st = LS_OK;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 32;
+            void *p = ls_realloc(*out, cap * size);
+            if (!p) {
+                st = ls_error(LS_ERR_NOMEM, "out of memory %s", doing);
+                break;
+            }
+            *out = p;
+        }
+        void *item = (char *)*out + *n * size;
+        memset(item, 0, size);
+        (*n)++;
+        if (!read(q, item)) {
+            st = ls_error(LS_ERR_NOMEM, "out of memory %s", doing);
+            break;
+        }
+    }
+    if (!st && rc != SQLITE_DONE)
+        st = mem_fail(s, rc, doing);
+    sqlite3_reset(q);
+    if (st) {
+        for (size_t i = 0; i < *n; i++)
+            clear((char *)*out + i * size);
+        ls_free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return st;
+}
+
 /* mkdir -p for the folder part of `path`. */
 static void make_parent_dirs(const char *path)
 {
@@ -430,8 +472,9 @@ ls_status mem_session_create(mem_store *s, const char *model, const char *system
     return LS_OK;
 }
 
-static bool read_session(sqlite3_stmt *q, mem_session *x)
+static bool read_session(sqlite3_stmt *q, void *item)
 {
+    mem_session *x = item;
     x->id = sqlite3_column_int64(q, 0);
     x->title = col_text(q, 1);
     x->model = col_text(q, 2);
@@ -439,6 +482,11 @@ static bool read_session(sqlite3_stmt *q, mem_session *x)
     x->updated_at = col_text(q, 4);
     x->n_messages = sqlite3_column_int(q, 5);
     return x->title && x->model && x->created_at && x->updated_at;
+}
+
+static void clear_session(void *item)
+{
+    mem_session_clear(item);
 }
 
 void mem_session_clear(mem_session *x)
@@ -509,34 +557,9 @@ ls_status mem_session_list(mem_store *s, int limit, mem_session **out, size_t *n
     if (!q)
         return mem_fail(s, rc, "listing sessions");
     sqlite3_bind_int(q, 1, limit > 0 ? limit : -1);
-    size_t cap = 0;
-    ls_status st = LS_OK;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            mem_session *p = ls_realloc(*out, cap * sizeof *p);
-            if (!p) {
-                st = ls_error(LS_ERR_NOMEM, "out of memory listing sessions");
-                break;
-            }
-            *out = p;
-        }
-        mem_session *x = &(*out)[*n];
-        memset(x, 0, sizeof *x);
-        (*n)++;
-        if (!read_session(q, x)) {
-            st = ls_error(LS_ERR_NOMEM, "out of memory listing sessions");
-            break;
-        }
-    }
-    if (!st && rc != SQLITE_DONE)
-        st = mem_fail(s, rc, "listing sessions");
-    sqlite3_reset(q);
-    if (st) {
-        mem_session_list_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
+    void *items;
+    ls_status st = collect_rows(s, q, sizeof **out, read_session, clear_session, "listing sessions", &items, n);
+    *out = items;
     return st;
 }
 
@@ -625,6 +648,28 @@ void mem_messages_free(mem_message *list, size_t n)
     ls_free(list);
 }
 
+static bool read_message(sqlite3_stmt *q, void *item)
+{
+    mem_message *m = item;
+    m->id = sqlite3_column_int64(q, 0);
+    m->session_id = sqlite3_column_int64(q, 1);
+    m->role = col_text(q, 2);
+    m->content = col_text(q, 3);
+    m->thinking = col_text(q, 4);
+    m->n_tokens = sqlite3_column_int(q, 5);
+    m->n_thinking_tokens = sqlite3_column_int(q, 6);
+    m->model = col_text(q, 7);
+    m->interrupted = sqlite3_column_int(q, 8) != 0;
+    m->cached = sqlite3_column_int(q, 9) != 0;
+    m->created_at = col_text(q, 10);
+    return m->role && m->content && m->thinking && m->model && m->created_at;
+}
+
+static void clear_message(void *item)
+{
+    mem_message_clear(item);
+}
+
 ls_status mem_messages(mem_store *s, int64_t session, int last_n, mem_message **out, size_t *n)
 {
     *out = NULL;
@@ -635,44 +680,9 @@ ls_status mem_messages(mem_store *s, int64_t session, int last_n, mem_message **
         return mem_fail(s, rc, "reading messages");
     sqlite3_bind_int64(q, 1, session);
     sqlite3_bind_int(q, 2, last_n > 0 ? last_n : -1);
-    size_t cap = 0;
-    ls_status st = LS_OK;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 32;
-            mem_message *p = ls_realloc(*out, cap * sizeof *p);
-            if (!p) {
-                st = ls_error(LS_ERR_NOMEM, "out of memory reading messages");
-                break;
-            }
-            *out = p;
-        }
-        mem_message *m = &(*out)[(*n)++];
-        memset(m, 0, sizeof *m);
-        m->id = sqlite3_column_int64(q, 0);
-        m->session_id = sqlite3_column_int64(q, 1);
-        m->role = col_text(q, 2);
-        m->content = col_text(q, 3);
-        m->thinking = col_text(q, 4);
-        m->n_tokens = sqlite3_column_int(q, 5);
-        m->n_thinking_tokens = sqlite3_column_int(q, 6);
-        m->model = col_text(q, 7);
-        m->interrupted = sqlite3_column_int(q, 8) != 0;
-        m->cached = sqlite3_column_int(q, 9) != 0;
-        m->created_at = col_text(q, 10);
-        if (!m->role || !m->content || !m->thinking || !m->model || !m->created_at) {
-            st = ls_error(LS_ERR_NOMEM, "out of memory reading messages");
-            break;
-        }
-    }
-    if (!st && rc != SQLITE_DONE)
-        st = mem_fail(s, rc, "reading messages");
-    sqlite3_reset(q);
-    if (st) {
-        mem_messages_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
+    void *items;
+    ls_status st = collect_rows(s, q, sizeof **out, read_message, clear_message, "reading messages", &items, n);
+    *out = items;
     return st;
 }
 
