@@ -11,7 +11,9 @@
 #  5. the estimate is within 10 % of the measured peak resident memory of a
 #     run that fills its context, on every golden model — and never below a
 #     short run's peak (it is the full context's figure);
-#  6. bad --mem-budget values are usage errors.
+#  6. the machine's limit from a fake system root (LOCALSEEK_SYSROOT): a cgroup
+#     cap refuses and is named, MemAvailable otherwise;
+#  7. bad --mem-budget values are usage errors.
 set -u
 source "$(dirname "$0")/lib.sh"
 needs_shared
@@ -214,7 +216,22 @@ else
   done
 fi
 
-# 6. bad budgets are usage errors
+# 6. the machine's limit end to end, from a fake system root: a container's cgroup cap, then MemAvailable
+R="$TMP/root"
+mkdir -p "$R/proc/self" "$R/sys/fs/cgroup/app.slice"
+echo "MemAvailable:   67108864 kB" >"$R/proc/meminfo"
+echo "0::/app.slice" >"$R/proc/self/cgroup"
+echo $((16 << 20)) >"$R/sys/fs/cgroup/app.slice/memory.max"
+echo $((8 << 20)) >"$R/sys/fs/cgroup/app.slice/memory.current"
+LOCALSEEK_SYSROOT="$R" "$BIN" run -m "$M" -p "Hello" -n 4 >/dev/null 2>"$TMP/err"
+[ $? = 1 ] && grep -q "MiB allowed by the cgroup memory limit" "$TMP/err" && ok || bad "cgroup cap refuses: $(cat "$TMP/err")"
+LOCALSEEK_SYSROOT="$R" "$BIN" info -m "$M" --json | python3 -c "import json,sys; m=json.load(sys.stdin)['memory']; assert m['limit_kind']=='cgroup' and m['limit']=='the cgroup memory limit', m" \
+  && ok || bad "info names the cgroup limit"
+echo max >"$R/sys/fs/cgroup/app.slice/memory.max"
+LOCALSEEK_SYSROOT="$R" "$BIN" info -m "$M" >"$TMP/out"
+grep -q "^memory limit: *64.00 GiB (available memory (MemAvailable))" "$TMP/out" && ok || bad "no cap: MemAvailable: $(grep limit "$TMP/out")"
+
+# 7. bad budgets are usage errors
 for b in 0 -5G 1.5 8X "" lots; do
   "$BIN" run -m "$M" -p "Hello" --mem-budget "$b" >/dev/null 2>"$TMP/err"
   [ $? = 2 ] && grep -q "localseek run: --mem-budget: " "$TMP/err" && ok || bad "--mem-budget '$b': exit 2: $(cat "$TMP/err")"

@@ -491,7 +491,7 @@ void guard_judge(const guard_model *gm, const guard_params *p, const guard_limit
                      out->suggest_ctx, sug);
         else
             snprintf(s, cap, "fits, but with little room: %s; %s, leaving only %d%% spare, so the machine may slow "
-                     "down or swap — a smaller quantization or model leaves more room", needs, lp,
+                     "down or swap — a smaller model, or fewer bits per weight, leaves more room", needs, lp,
                      out->spare_percent);
         break;
     case GUARD_TOO_BIG:
@@ -500,11 +500,12 @@ void guard_judge(const guard_model *gm, const guard_params *p, const guard_limit
                      sug);
         else if (e->n_ctx > GUARD_MIN_CTX)
             snprintf(s, cap, "%s; %s — the model itself is too big: even --ctx %d needs %s%s; use a smaller "
-                     "quantization (e.g. Q4_K_M) or a smaller model", needs, lp, GUARD_MIN_CTX, mn,
+                     "model, or a smaller quantization (fewer bits per weight, e.g. Q4_K_M for Q8_0)", needs, lp,
+                     GUARD_MIN_CTX, mn,
                      out->min_ctx_bytes <= limit ? ", too close to the limit" : "");
         else
-            snprintf(s, cap, "%s; %s — the model itself is too big; use a smaller quantization (e.g. Q4_K_M) or a "
-                     "smaller model", needs, lp);
+            snprintf(s, cap, "%s; %s — the model itself is too big; use a smaller model, or a smaller quantization "
+                     "(fewer bits per weight, e.g. Q4_K_M for Q8_0)", needs, lp);
         break;
     case GUARD_UNKNOWN:
         snprintf(s, cap, "%s; how much memory this machine can give could not be read, so nothing was checked",
