@@ -13,7 +13,9 @@
  *     miss; cut-short answers are not cached; regenerating replaces the
  *     cached turn;
  *   - every request leaves one telemetry row; a resumed session continues
- *     with its stored messages.
+ *     with its stored messages;
+ *   - an allocation failure anywhere in the path refuses the question or
+ *     keeps the answer, never leaves half a turn, and leaks nothing.
  */
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -22,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "check.h"
 #include "generate/chat.h"
 #include "memory/store.h"
@@ -283,6 +287,47 @@ static void test_resume(void)
     close_session(&b);
 }
 
+/* Every allocation of the request path may fail: the question is then
+ * refused or its answer kept, never half-stored, and nothing leaks. */
+static void test_alloc_failures(void)
+{
+    sink out;
+    session warm = open_session("golden.gguf", 0, NULL, true, 512);
+    ask(&warm, "Which city does my sister live in?", &out); /* buffers grown once, as in use */
+    conv_free(warm.v);
+    int n_fail = 0;
+    log_set_level(LOG_ERROR); /* the warnings of logged-only failures are expected here */
+    for (long k = 1; k < 160; k++) {
+        chat_reset(warm.c);
+        long live = ls_alloc_live();
+        conv_options o = conv_default_options();
+        o.model_name = "alloc.gguf";
+        conv *v = NULL;
+        ls_alloc_fail_after(k);
+        ls_status st = conv_create(warm.c, tok, store, &o, &v);
+        conv_turn t1, t2;
+        memset(&out, 0, sizeof out);
+        out.cancel_after = -1;
+        chat_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = &out };
+        if (!st)
+            st = conv_ask(v, "Which city does my sister live in, Ana?", &cb, &t1);
+        if (!st) { /* a new session for the same question: the cache path */
+            conv_new_session(v);
+            st = conv_ask(v, "Which city does my sister live in, Ana?", &cb, &t2);
+        }
+        ls_alloc_fail_after(0);
+        bool ok = st == LS_OK;
+        CHECK(ok || chat_n_messages(warm.c) % 2 == 0, "no half turn in the conversation (k=%ld)", k);
+        conv_free(v);
+        chat_reset(warm.c);
+        CHECK(ls_alloc_live() == live, "no leak when allocation %ld fails", k);
+        n_fail += !ok; /* some failures are only logged (a cache not read): the answer is given anyway */
+    }
+    log_set_level(LOG_WARN);
+    CHECK(n_fail > 5, "allocation failures were exercised (%d)", n_fail);
+    chat_free(warm.c);
+}
+
 int main(void)
 {
     const char *shared = check_shared_dir();
@@ -298,6 +343,7 @@ int main(void)
         test_recall();
         test_cache();
         test_resume();
+        test_alloc_failures();
     }
     mem_close(store);
     tok_free(tok);
