@@ -65,4 +65,9 @@ grep -q "^\[3 prompt tokens" "$TMP/err" && ok || bad "raw prompt is BOS H i: $(c
 case "$out" in Hi*) ok ;; *) bad "raw run echoes the prompt: $out" ;; esac
 "$BIN" run -m "$G" -p "Hi" --chat-template nope >/dev/null 2>&1; [ $? = 2 ] && ok || bad "unknown template name: exit 2"
 
+# --timeout ends the generation cleanly, with what it has
+"$BIN" run -m "$SHARED/models/golden-qwen2-q8_0.gguf" -p "Tell me" -n 100000 --ctx 16384 --timeout 0.3 \
+  >"$TMP/timeout.out" 2>"$TMP/timeout.err"
+[ $? = 0 ] && grep -q 'stopped: time limit (--timeout)' "$TMP/timeout.err" && [ -s "$TMP/timeout.out" ] && ok ||
+  bad "--timeout: $(cat "$TMP/timeout.err")"
 finish

@@ -49,6 +49,7 @@ static void usage(FILE *out)
             "  --seed S         random seed (default 42): same seed, same text\n"
             "  --ctx N          context size in tokens (default 4096)\n"
             "  -t N             threads (default: physical cores)\n"
+            "  --timeout SECONDS  stop generating after this long (from the start of the prompt), keeping the text\n"
             CLI_MEM_BUDGET_HELP
             "  --raw            continue the text as it is, without the model's chat template\n"
             "  --chat-template NAME  deepseek-r1, chatml, qwen2.5, qwen3, llama3 or llama3.0 (default: the model's)\n"
@@ -60,7 +61,7 @@ int cmd_run(int argc, char **argv)
     const char *model_path = NULL, *prompt = NULL, *template_name = NULL;
     bool raw = false;
     long n_gen = 256, n_ctx = 4096, n_threads = 0, seed = 42, top_k = 40;
-    double temp = 0.8, top_p = 0.95, min_p = 0.05;
+    double temp = 0.8, top_p = 0.95, min_p = 0.05, timeout_s = 0;
     bool parse_special = false;
     size_t mem_budget = 0; /* 0: what the machine can give */
     for (int i = 1; i < argc; i++) {
@@ -92,6 +93,8 @@ int cmd_run(int argc, char **argv)
             ok = cli_int("run", a, v, 1, 1024, &n_threads);
         else if (!strcmp(a, "--mem-budget"))
             ok = cli_size("run", a, v, &mem_budget);
+        else if (!strcmp(a, "--timeout"))
+            ok = cli_float("run", a, v, 0.001, 1e7, &timeout_s);
         else if (!strcmp(a, "--seed"))
             ok = cli_int("run", a, v, 0, 0x7fffffffL, &seed);
         else if (!strcmp(a, "--top-k"))
@@ -203,8 +206,13 @@ int cmd_run(int argc, char **argv)
 
     long n_done = 0;
     const char *why = "length limit (-n)";
+    double t_start = t0;
     t0 = plat_now_s();
     while (n_done < n_gen) {
+        if (timeout_s > 0 && plat_now_s() - t_start >= timeout_s) {
+            why = "time limit (--timeout)";
+            break;
+        }
         int32_t next = smp_sample(sampler, logits);
         if (tok_is_eog(tok, next)) {
             why = "end of text";
