@@ -295,7 +295,9 @@ static ls_status recall(conv *v, const char *text, const int64_t *extra_skip, si
     if (!v->store || !v->o.recall || v->o.memory_tokens <= 0)
         return LS_OK;
     mem_query q = { .max_hits = 8, .skip_ids = extra_skip, .n_skip_ids = n_extra };
-    if (v->session && v->n_ids > 0) { /* the whole current session is in the prompt or was left out on purpose */
+    /* The current session is in the prompt. LIMITATION: its oldest turns, once
+     * left out of a full window, are not recalled either. */
+    if (v->session && v->n_ids > 0) {
         q.skip_session = v->session;
         q.skip_from_id = 1;
     }
