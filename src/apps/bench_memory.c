@@ -11,7 +11,6 @@
  * share of the file. Filling is not timed; each lookup is, and the line
  * reports p50, p95 and the maximum in milliseconds with the hits found.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "apps/cli.h"
 #include "base/alloc.h"
 #include "base/platform.h"
+#include "base/stats.h"
 #include "memory/retrieve.h"
 #include "memory/store.h"
 
@@ -90,12 +90,6 @@ static void sentence(text_gen *g, char *out, size_t cap, int n_words)
     for (int i = 0; i < n_words && len + WORD_MAX + 2 < cap; i++)
         len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? " " : "", g->words[pick_word(g)]);
     out[len] = 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static ls_status fill(mem_store *s, text_gen *g, long n_messages)
@@ -218,9 +212,8 @@ int bench_memory_main(int argc, char **argv)
         total_hits += n;
         mem_hits_free(hits, n);
     }
-    qsort(ms, (size_t)n_queries, sizeof *ms, cmp_double);
-    double p50 = ms[(n_queries - 1) / 2], p95 = ms[(long)ceil(0.95 * (double)n_queries) - 1],
-           max = ms[n_queries - 1];
+    double p50 = ls_percentile(ms, (size_t)n_queries, 50), p95 = ls_percentile(ms, (size_t)n_queries, 95),
+           max = ls_percentile(ms, (size_t)n_queries, 100);
     if (json)
         printf("{\"test\": \"retrieve\", \"messages\": %lld, \"queries\": %ld, \"p50_ms\": %.3f, \"p95_ms\": %.3f, "
                "\"max_ms\": %.3f, \"mean_hits\": %.2f}\n",

@@ -38,6 +38,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
+#include "base/stats.h"
 #include "base/status.h"
 #include "base/threadpool.h"
 #include "tensor/dtype.h"
@@ -244,12 +245,6 @@ static size_t membw_bytes(const bench_opts *o)
     return o->quick ? (size_t)32 << 20 : membw_default_bytes();
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Returns 0, or 1 after printing why. */
 static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t, double peak_gops,
                       emitter *em)
@@ -319,7 +314,7 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
                              act_row);
         sweep_s[n_sweeps++] = (plat_now_s() - t0) / n_copies;
     }
-    qsort(sweep_s, (size_t)n_sweeps, sizeof sweep_s[0], cmp_double);
+    ls_sort_doubles(sweep_s, (size_t)n_sweeps);
     double t_best = sweep_s[0], t_med = sweep_s[n_sweeps / 2];
     double gbps = (double)mat_bytes / t_med * 1e-9, gbps_best = (double)mat_bytes / t_best * 1e-9;
     /* Memory bandwidth of shared machines drifts from second to second, so

@@ -29,6 +29,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/stats.h"
 
 /* ======================================================================== */
 /* Schema                                                                    */
@@ -832,22 +833,6 @@ ls_status mem_telemetry_add(mem_store *s, const mem_telemetry *t)
     return rc == SQLITE_OK ? LS_OK : mem_fail(s, rc, "recording telemetry");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of v[0..n) (sorted here); 0 when n == 0. */
-static double percentile(double *v, size_t n, double pct)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t rank = (size_t)ceil(pct / 100.0 * (double)n);
-    return v[rank > 0 ? rank - 1 : 0];
-}
-
 void mem_stats_free(mem_model_stats *list, size_t n)
 {
     for (size_t i = 0; list && i < n; i++)
@@ -863,12 +848,12 @@ typedef struct {
 
 static void finish_model(mem_model_stats *m, samples *sm)
 {
-    m->total_p50_s = percentile(sm->total, sm->n_total, 50);
-    m->total_p95_s = percentile(sm->total, sm->n_total, 95);
-    m->ttft_p50_s = percentile(sm->ttft, sm->n_ttft, 50);
-    m->ttft_p95_s = percentile(sm->ttft, sm->n_ttft, 95);
-    m->tps_p50 = percentile(sm->tps, sm->n_tps, 50);
-    m->tps_p95 = percentile(sm->tps, sm->n_tps, 95);
+    m->total_p50_s = ls_percentile(sm->total, sm->n_total, 50);
+    m->total_p95_s = ls_percentile(sm->total, sm->n_total, 95);
+    m->ttft_p50_s = ls_percentile(sm->ttft, sm->n_ttft, 50);
+    m->ttft_p95_s = ls_percentile(sm->ttft, sm->n_ttft, 95);
+    m->tps_p50 = ls_percentile(sm->tps, sm->n_tps, 50);
+    m->tps_p95 = ls_percentile(sm->tps, sm->n_tps, 95);
     sm->n_total = sm->n_ttft = sm->n_tps = 0;
 }
 

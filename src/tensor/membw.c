@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/platform.h"
+#include "base/stats.h"
 #include "tensor/kernels.h"
 
 size_t membw_llc_bytes(void)
@@ -73,12 +74,6 @@ static void bw_run(void *ctx, int ith, int nth)
     j->sums[ith & 255] += j->ops->read_sum(j->buf + b, e - b);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 ls_status membw_measure(pool *p, size_t buffer_bytes, int n_passes, membw_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -109,7 +104,7 @@ ls_status membw_measure(pool *p, size_t buffer_bytes, int n_passes, membw_result
         gbps[k] = dt > 0 ? (double)buffer_bytes / dt * 1e-9 : 0.0;
     }
     ls_free(j.buf);
-    qsort(gbps, (size_t)n_passes, sizeof gbps[0], cmp_double);
+    ls_sort_doubles(gbps, (size_t)n_passes);
     out->best_gbps = gbps[n_passes - 1];
     out->median_gbps = gbps[n_passes / 2];
     out->buffer_bytes = buffer_bytes;
