@@ -222,7 +222,9 @@ static void digest_add(digest *d, const char *text)
         d->h[k] = (d->h[k] ^ 0x1f) * prime;
 }
 
-/* The sampling settings in words: stored in clear with the entry. */
+/* The sampling settings in words: stored in clear with the entry. The caller's
+ * buffer holds them whole (1024 bytes: the fixed part and up to CHAT_MAX_STOPS
+ * stop strings of STOP_MAX_BYTES), so two settings never cut to the same text. */
 static void settings_text(const chat *c, char *out, size_t cap)
 {
     chat_params p = chat_get_params(c);
@@ -435,7 +437,7 @@ static ls_status ask(conv *v, const char *text, const chat_callbacks *cb, conv_t
     memset(out, 0, sizeof *out);
     out->saved = v->store != NULL;
     v->last_cached = false;
-    char settings[256], key[33], ids[256] = "";
+    char settings[1024], key[33], ids[256] = "";
     char *question = NULL;
     mem_cached hit = { 0 };
     bool found = false;
