@@ -20,19 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                                    \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_gguf: invariant broken at %s:%d: %s (last error: %s)\n", \
-                    __FILE__, __LINE__, #cond, ls_error_msg());                              \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
 
 /* Reads the first and last byte of [p, p+n) so ASan checks both ends. */
 static unsigned fuzz_touch(const void *p, uint64_t n)

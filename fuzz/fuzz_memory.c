@@ -20,21 +20,11 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "fuzz.h"
 #include "base/alloc.h"
 #include "base/status.h"
 #include "memory/retrieve.h"
 #include "memory/store.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                                       \
-    do {                                                                                        \
-        if (!(cond)) {                                                                          \
-            fprintf(stderr, "fuzz_memory: invariant broken at %s:%d: %s (last error: %s)\n",  \
-                    __FILE__, __LINE__, #cond, ls_error_msg());                                 \
-            abort();                                                                            \
-        }                                                                                       \
-    } while (0)
 
 static mem_store *store;
 static int64_t session;

@@ -27,22 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "base/alloc.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                                         \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "fuzz_tokenizer: invariant broken at %s:%d: %s (last error: %s)\n", \
-                    __FILE__, __LINE__, #cond, ls_error_msg());                                   \
-            abort();                                                                              \
-        }                                                                                         \
-    } while (0)
 
 static tok_tokenizer *fuzz_vocab[3];
 static int fuzz_loaded;
