@@ -5,6 +5,7 @@
 #   source "$(dirname "$0")/lib.sh"
 #   needs_shared                  # exit 77 (CTest: skipped) without ../shared
 #   check "what" cmd args...      # or: something && ok || bad "what"
+#   expect_eq "what" "$got" "$want"
 #   finish                        # prints the counts; fails unless all passed
 BIN=${LOCALSEEK_BIN:-./build/localseek}
 SHARED=${LOCALSEEK_SHARED:-../shared}
@@ -12,6 +13,9 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect_eq() { # expect_eq DESCRIPTION GOT WANT
+    if [ "$2" == "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
+}
 check() { # check DESCRIPTION COMMAND...
     local what=$1
     shift

@@ -13,9 +13,6 @@ set -u
 
 source "$(dirname "$0")/lib.sh"
 needs_shared
-expect_eq() { # expect_eq DESCRIPTION GOT WANT
-    if [ "$2" == "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
-}
 M=$SHARED/models
 G=$SHARED/golden/tokenizer
 QWEN=$M/vocab-deepseek-r1-qwen.gguf
