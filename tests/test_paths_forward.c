@@ -3,13 +3,19 @@
  *
  * Prefill (many tokens per matrix product, attention in chunks) and decode
  * (one token, attention grouped by key/value head) are different code paths
- * that must compute the same function. They differ only in the order of
- * float additions (the prefill path sums attention over a whole chunk's key
- * range, later keys with weight zero), ~1e-7 relative per step; through the
- * random-weight golden models and the 8-bit activation rounding that grows to
- * at most ~1e-3 on logits of magnitude ~10 (measured: 0 for golden-llama,
- * 2.4e-4 for golden-qwen2-f16, 1.0e-3 for golden-qwen2-q4_k_m). Bound: 2e-3,
- * below the exact-reference error budget of shared/golden/README.md. */
+ * that must compute the same function. They differ in the order of float
+ * additions (the prefill path sums attention over a whole chunk's key range,
+ * later keys with weight zero), ~1e-7 relative per step, and, for quantized
+ * weights and 16 or more tokens, in how activations are rounded: prefill
+ * takes the wide path (16-bit integers, step max|block| / 16383), decode two
+ * 8-bit levels (step ~max|block| / 32000) — two roundings of ~1/30000 of a
+ * block's largest value. Through the random-weight golden models that grows
+ * to ~2.5e-4 of the largest logit (measured: 0 up to 7 tokens; 64 and 513
+ * tokens: 2.4e-4 of 10.2 for golden-qwen2-q4_k_m, 1.4e-4 of 85 for
+ * golden-llama-q8_0). Bound: 4e-4 of the largest logit — 0.004 on logits of
+ * 10, still 45 times below llama.cpp's error on these models
+ * (shared/golden/README.md) and far below what a batching bug (a wrong
+ * position, mask or chunk) produces. */
 #include <math.h>
 #include <string.h>
 
@@ -56,7 +62,7 @@ static void batch_vs_single(const char *path, const char *label)
         for (size_t i = 0; i < (size_t)L * V; i++)
             scale = fmax(scale, fabs(batched[i]));
         printf("%s path=%s len=%d max|batched-single|=%.2e max|logit|=%.1f\n", label, kern_get()->name, L, d, scale);
-        CHECK(d < 2e-4 * scale, "%s: prompt of %d tokens: batched and single-token logits differ by %.3e", label, L, d);
+        CHECK(d < 4e-4 * scale, "%s: prompt of %d tokens: batched and single-token logits differ by %.3e", label, L, d);
         CHECK(fwd_n_past(a) == L && fwd_n_past(b) == L, "positions counted");
 
         /* Re-use a prefix: rewind to half and redo the rest — same logits. */
@@ -65,7 +71,7 @@ static void batch_vs_single(const char *path, const char *label)
             float *again = ls_malloc(sizeof(float) * (size_t)(L - L / 2) * V);
             CHECK(fwd_eval(a, toks + L / 2, L - L / 2, again, true) == LS_OK, "eval after rewind");
             double d2 = max_diff(again, batched + (size_t)(L / 2) * V, (size_t)(L - L / 2) * V);
-            CHECK(d2 < 2e-4 * scale, "%s: rewind then re-evaluate differs by %.3e", label, d2);
+            CHECK(d2 < 4e-4 * scale, "%s: rewind then re-evaluate differs by %.3e", label, d2);
             ls_free(again);
         }
         fwd_free(a);

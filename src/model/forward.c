@@ -39,6 +39,8 @@
 enum {
     ATT_CHUNK = 32, /* tokens per attention work item in prefill */
     TILE_ROWS = 64, /* weight rows per matrix-product work item */
+    WIDE_MIN_VECS = 16,              /* fewer vectors: the 8-bit kernels (no expansion to amortize) */
+    WIDE_CHUNK_BYTES = 384 * 1024,   /* expanded weight rows per thread: most of a 1 MiB L2 */
 };
 
 struct fwd_ctx {
@@ -66,6 +68,8 @@ struct fwd_ctx {
     void *act;         /* converted activations, act_bytes: per vector a "hi" row then, in
                           two-level mode, a "lo" row (see mm_worker) */
     size_t act_bytes;
+    uint8_t *wide_w;   /* [n_threads][wide_chunk] weight rows expanded for the wide path */
+    size_t wide_chunk;
     float *resid;      /* [n_threads][widest] residual of the hi rounding */
     float *ytile;      /* [n_threads][2 * n_batch][TILE_ROWS] two-level partial products */
     float *scores;     /* [n_threads][score_rows][n_ctx] */
@@ -108,13 +112,6 @@ size_t fwd_kv_bytes(const model *m, int n_ctx)
     return fwd_kv_bytes_hp(&m->hp, n_ctx);
 }
 
-/* The converted-activation buffer: every vector of a chunk as a "hi" row and
- * a "lo" row, each as wide as the widest row any matrix product converts. */
-static size_t act_bytes_for(size_t act_row_bytes, int n_batch)
-{
-    return 2 * (size_t)n_batch * act_row_bytes;
-}
-
 /* The widest activation row a layer produces: max(n_embd, n_ff, q_dim). */
 static size_t widest_row(const model_hparams *hp)
 {
@@ -122,6 +119,29 @@ static size_t widest_row(const model_hparams *hp)
     if ((size_t)hp->n_ff > w)
         w = (size_t)hp->n_ff;
     return q_dim > w ? q_dim : w;
+}
+
+/* The converted-activation buffer: every vector of a chunk either as a "hi"
+ * and a "lo" row of the 8-bit kernels, or as one wide row (see mm_worker),
+ * as wide as the widest row any matrix product converts. None for models
+ * of float weights (act_row_bytes 0). */
+static size_t act_bytes_for(const model_hparams *hp, size_t act_row_bytes, int n_batch)
+{
+    if (act_row_bytes == 0)
+        return 0;
+    size_t two_level = 2 * (size_t)n_batch * act_row_bytes;
+    size_t wide = (size_t)n_batch * kern_wide_row_bytes((int64_t)widest_row(hp));
+    return two_level > wide ? two_level : wide;
+}
+
+/* Per thread: weight rows expanded for the wide path, at least 4 of the
+ * widest (one register tile). */
+static size_t wide_chunk_for(const model_hparams *hp, size_t act_row_bytes)
+{
+    if (act_row_bytes == 0)
+        return 0;
+    size_t four = 4 * kern_wide_row_bytes((int64_t)widest_row(hp));
+    return four > WIDE_CHUNK_BYTES ? four : WIDE_CHUNK_BYTES;
 }
 
 static int score_rows_for(const model_hparams *hp)
@@ -135,11 +155,13 @@ size_t fwd_scratch_bytes_hp(const model_hparams *hp, size_t act_row_bytes, const
     fwd_params p = fwd_fill_defaults(pin);
     size_t B = (size_t)p.n_batch, q_dim = (size_t)hp->n_head * hp->head_dim;
     size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
-    /* x, tmp; xn; q, att; k, v; gate, up; rope_cs — then per thread: scores, resid, ytile */
+    /* x, tmp; xn; q, att; k, v; gate, up; rope_cs — then per thread: scores, resid, ytile;
+     * then the converted activations and the per-thread expanded weights */
     size_t floats = B * ((size_t)hp->n_embd * 2 + widest + q_dim * 2 + kv_dim * 2 + (size_t)hp->n_ff * 2 +
                          (size_t)hp->n_rot) +
                     (size_t)p.n_threads * ((size_t)score_rows_for(hp) * (size_t)p.n_ctx + widest + 2 * B * TILE_ROWS);
-    return floats * sizeof(float) + B * sizeof(int) + act_bytes_for(act_row_bytes, p.n_batch);
+    return floats * sizeof(float) + B * sizeof(int) + act_bytes_for(hp, act_row_bytes, p.n_batch) +
+           (size_t)p.n_threads * wide_chunk_for(hp, act_row_bytes);
 }
 
 size_t fwd_memory_bytes(const model *m, const fwd_params *pin)
@@ -169,7 +191,8 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
     size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
     c->score_rows = score_rows_for(hp);
     c->widest = (int)widest;
-    c->act_bytes = act_bytes_for(m->act_row_bytes, p.n_batch);
+    c->act_bytes = act_bytes_for(hp, m->act_row_bytes, p.n_batch);
+    c->wide_chunk = wide_chunk_for(hp, m->act_row_bytes);
     size_t kv_half = fwd_kv_bytes(m, p.n_ctx) / 2;
 
     ls_status s = pool_create(p.n_threads, &c->pool);
@@ -187,6 +210,7 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
         !ALLOC(c->tmp, B * hp->n_embd * sizeof(float)) ||
         !ALLOC(c->rope_cs, B * (size_t)hp->n_rot * sizeof(float)) || !ALLOC(c->pos, B * sizeof(int)) ||
         !ALLOC(c->act, c->act_bytes ? c->act_bytes : 64) ||
+        !ALLOC(c->wide_w, c->wide_chunk ? (size_t)p.n_threads * c->wide_chunk : 64) ||
         !ALLOC(c->scores, (size_t)p.n_threads * (size_t)c->score_rows * (size_t)p.n_ctx * sizeof(float)) ||
         !ALLOC(c->resid, (size_t)p.n_threads * widest * sizeof(float)) ||
         !ALLOC(c->ytile, (size_t)p.n_threads * 2 * B * TILE_ROWS * sizeof(float))) {
@@ -211,7 +235,7 @@ void fwd_free(fwd_ctx *c)
         return;
     pool_free(c->pool);
     void *bufs[] = { c->k_cache, c->vt_cache, c->x, c->xn, c->q, c->k, c->v, c->att, c->gate,
-                     c->up, c->tmp, c->rope_cs, c->pos, c->act, c->scores, c->resid, c->ytile };
+                     c->up, c->tmp, c->rope_cs, c->pos, c->act, c->wide_w, c->scores, c->resid, c->ytile };
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         ls_free(bufs[i]);
     ls_free(c);
@@ -312,6 +336,40 @@ static void act_convert(const kern_ops *ops, dtype at, const float *x, int64_t n
     ops->quantize[at](resid, hi + row_bytes, n);
 }
 
+/* The wide path (tensor/kernels_wide.c): for a prompt in 16-bit mode each
+ * activation row is rounded once to 16-bit integers and each thread expands
+ * its weight rows, a chunk at a time, into the same integer layout, which
+ * costs one pass over the weights but makes the per-vector work one
+ * instruction per 32 multiply-adds. With few vectors the expansion would not
+ * pay for itself: the 8-bit kernels with two levels serve (the two give the
+ * same results within the activations' rounding, ~1/30000 of each block's
+ * largest value either way). */
+static bool use_wide(const mm_job *j)
+{
+    if (j->c->p.act_bits == 8 || j->n_vecs < WIDE_MIN_VECS || j->n % 32 != 0)
+        return false;
+    for (int o = 0; o < j->n_outs; o++)
+        if (!kern_wide_supports(j->outs[o].w->type))
+            return false;
+    return true;
+}
+
+/* Rows [r0, r0 + nr) of w times all wide activation rows, through this
+ * thread's expansion buffer. */
+static void wide_rows(fwd_ctx *c, int ith, const model_mat *w, int64_t n, int64_t r0, int64_t nr, int64_t n_vecs,
+                      float *y, int64_t ys)
+{
+    size_t wrb = kern_wide_row_bytes(n);
+    int64_t fit = (int64_t)(c->wide_chunk / wrb) / 4 * 4; /* >= 4 by wide_chunk_for */
+    uint8_t *buf = c->wide_w + (size_t)ith * c->wide_chunk;
+    for (int64_t r = r0; r < r0 + nr; r += fit) {
+        int64_t rows = r0 + nr - r < fit ? r0 + nr - r : fit;
+        for (int64_t i = 0; i < rows; i++)
+            kern_wide_expand(w->type, (const uint8_t *)w->data + (size_t)(r + i) * w->row_bytes, n, buf + i * wrb);
+        c->ops->gemm16(kern_wide_panels(n), buf, wrb, rows, c->act, wrb, n_vecs, y + r, ys);
+    }
+}
+
 static void mm_worker(void *ctx, int ith, int nth)
 {
     mm_job *j = ctx;
@@ -320,9 +378,10 @@ static void mm_worker(void *ctx, int ith, int nth)
     dtype wt = j->outs[0].w->type;
     dtype at = dtype_get(wt)->dot_type;
     bool quantized = at != DT_F32;
-    bool two_level = quantized && c->p.act_bits != 8;
+    bool wide = quantized && use_wide(j);
+    bool two_level = quantized && !wide && c->p.act_bits != 8;
     int levels = two_level ? 2 : 1;
-    size_t a_row_bytes = kern_act_row_bytes(wt, j->n);
+    size_t a_row_bytes = wide ? kern_wide_row_bytes(j->n) : kern_act_row_bytes(wt, j->n);
     /* Where the float activations live once prepared. */
     const float *xf = j->pre == PRE_COPY ? j->src : c->xn;
     int64_t xf_stride = j->pre == PRE_COPY ? j->src_stride : j->n;
@@ -337,7 +396,9 @@ static void mm_worker(void *ctx, int ith, int nth)
             rmsnorm(dst, s, j->norm_w, (int)j->n, c->m->hp.norm_eps);
         else if (j->pre == PRE_SILU_MUL)
             silu_mul(dst, s, j->src2 + v * j->src_stride, (int)j->n);
-        if (quantized)
+        if (wide)
+            kern_wide_quantize(xf + v * xf_stride, j->n, (uint8_t *)c->act + (size_t)v * a_row_bytes);
+        else if (quantized)
             act_convert(ops, at, xf + v * xf_stride, j->n, (uint8_t *)c->act + (size_t)v * levels * a_row_bytes,
                         a_row_bytes, two_level, c->resid + (size_t)ith * c->widest);
     }
@@ -357,6 +418,10 @@ static void mm_worker(void *ctx, int ith, int nth)
         for (long tile = tb; tile < te; tile++) {
             int64_t r0 = tile * TILE_ROWS, nr = w->n_rows - r0 < TILE_ROWS ? w->n_rows - r0 : TILE_ROWS;
             const uint8_t *wr = (const uint8_t *)w->data + (size_t)r0 * w->row_bytes;
+            if (wide) {
+                wide_rows(c, ith, w, j->n, r0, nr, j->n_vecs, y, ys);
+                continue;
+            }
             if (!two_level) {
                 ops->matmul[w->type](j->n, wr, w->row_bytes, nr, a, a_stride_bytes, j->n_vecs, y + r0, ys);
                 continue;
@@ -385,14 +450,15 @@ static void mm_worker(void *ctx, int ith, int nth)
 }
 
 /* Runs one job; matrices whose activation formats differ (a file mixing
- * K-quants with 32-blocks) are run as separate jobs sharing the same input. */
+ * K-quants with 32-blocks) are run as separate jobs sharing the same input,
+ * except on the wide path, whose activation rows serve every weight type. */
 static void mm_run(mm_job *j)
 {
     int n = j->n_outs;
     bool same = true;
     for (int o = 1; o < n; o++)
         same = same && dtype_get(j->outs[o].w->type)->dot_type == dtype_get(j->outs[0].w->type)->dot_type;
-    if (same) {
+    if (same || use_wide(j)) {
         pool_run(j->c->pool, mm_worker, j);
         return;
     }

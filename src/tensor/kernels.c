@@ -117,10 +117,15 @@ static void init_tables(void)
         tables[i].features = isa_features[i];
     }
     kern_fill_scalar(&tables[KERN_SCALAR]);
+    kern_fill_wide_scalar(&tables[KERN_SCALAR]);
     /* Building the other tables only stores function addresses; nothing in
      * them runs unless the CPU check passed, and kern_get_isa hides them. */
-    kern_fill_scalar(&tables[KERN_AVX2]); /* fallback for anything not yet vectorized */
+    tables[KERN_AVX2] = tables[KERN_SCALAR]; /* fallback for anything not yet vectorized */
+    tables[KERN_AVX2].isa = KERN_AVX2;
+    tables[KERN_AVX2].name = isa_names[KERN_AVX2];
+    tables[KERN_AVX2].features = isa_features[KERN_AVX2];
     kern_fill_avx2(&tables[KERN_AVX2]);
+    kern_fill_wide_avx2(&tables[KERN_AVX2]);
     kern_fill_q_avx2(&tables[KERN_AVX2]);
     kern_fill_k_avx2(&tables[KERN_AVX2]);
     tables[KERN_AVX512] = tables[KERN_AVX2];
@@ -130,6 +135,7 @@ static void init_tables(void)
     kern_fill_avx512(&tables[KERN_AVX512]);
     kern_fill_q_avx512(&tables[KERN_AVX512]);
     kern_fill_k_avx512(&tables[KERN_AVX512]);
+    kern_fill_wide_avx512(&tables[KERN_AVX512]);
 
     const char *note = NULL;
     kern_isa isa = choose_isa(getenv("LOCALSEEK_CPU"), &note);

@@ -83,6 +83,13 @@ typedef void (*kern_matmul_fn)(int64_t n, const void *w, size_t w_row_bytes, int
                                const void *a, size_t a_row_bytes, int64_t n_vecs,
                                float *y, int64_t y_stride);
 
+/* The 16-bit ("wide") path's product over expanded rows (kernels_wide.c):
+ *   y[v * y_stride + r] = dot(weight row r, activation row v)
+ * for r < n_rows, v < n_vecs, each row being n_panels kern_wide_panel, weight
+ * rows w_row_bytes apart, activation rows a_row_bytes apart. */
+typedef void (*kern_gemm16_fn)(int64_t n_panels, const void *w, size_t w_row_bytes, int64_t n_rows,
+                               const void *a, size_t a_row_bytes, int64_t n_vecs, float *y, int64_t y_stride);
+
 typedef struct {
     kern_isa isa;
     const char *name;        /* as LOCALSEEK_CPU spells it: "scalar", "avx2", "avx512" */
@@ -95,6 +102,7 @@ typedef struct {
      * int8_spin runs n_iters rounds of this path's best int8 multiply-add
      * sequence on registers and returns how many multiply-adds that was
      * (0 for scalar): the compute ceiling prefill is measured against. */
+    kern_gemm16_fn gemm16;               /* the wide path's product (every path has one) */
     uint64_t (*read_sum)(const void *p, size_t n_bytes);
     uint64_t (*int8_spin)(int64_t n_iters);
 } kern_ops;
@@ -139,6 +147,40 @@ size_t kern_act_row_bytes(dtype t, int64_t n);
 void kern_matmul_pool(pool *p, dtype t, const void *w, size_t w_row_bytes, int64_t n_rows, int64_t n,
                       const float *x, int64_t x_stride, int64_t n_vecs,
                       float *y, int64_t y_stride, void *scratch, size_t scratch_bytes);
+
+/* ------------------------------------------------------------------------
+ * The wide path: 16-bit activations for prefill (kernels_wide.c explains).
+ *
+ * A row of n elements (a multiple of 32) is stored as kern_wide_panels(n)
+ * panels of 16 blocks of 32 (the last one padded with zero blocks):
+ *
+ *   word k (64 bytes) = [ block 0: e2k e2k+1 | block 1: e2k e2k+1 | ... | block 15 ]
+ *   k = 0..15, each e an int16; then scale[16] and sum[16] (floats)
+ *
+ * Activations: e = round(x / scale) with scale = max|x| / 16383 per block,
+ * sum = scale * (sum of the block's e). Weights: e the format's integers
+ * (offsets applied; Q6_K also times its int8 sub-block scales), scale the
+ * float factor of the block, sum the "min" coefficient (Q4_1/Q5_1: m;
+ * Q4_K/Q5_K: -dmin * m[j]; else 0). Then for every block
+ *   sum_i w_i x_i = w.scale * a.scale * sum_i e_w,i e_a,i + w.sum * a.sum.
+ * ------------------------------------------------------------------------ */
+enum { KERN_WIDE_LANES = 16 };
+
+typedef struct {
+    int16_t q[16][KERN_WIDE_LANES][2];
+    float scale[KERN_WIDE_LANES];
+    float sum[KERN_WIDE_LANES];
+} kern_wide_panel;
+
+/* Panels in a row of n elements, and their bytes. */
+int64_t kern_wide_panels(int64_t n);
+size_t kern_wide_row_bytes(int64_t n);
+/* True for the integer weight types the wide path can expand. */
+bool kern_wide_supports(dtype t);
+/* n floats (a multiple of 32) -> one wide activation row at dst. */
+void kern_wide_quantize(const float *x, int64_t n, void *dst);
+/* One weight row of type t (kern_wide_supports) -> one wide row at dst. */
+void kern_wide_expand(dtype t, const void *w, int64_t n, void *dst);
 
 /* Fills one row (n elements of type t) with random but valid data — finite
  * F16 scales of a realistic size, arbitrary quants — from the xorshift state

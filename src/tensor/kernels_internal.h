@@ -66,6 +66,9 @@ void kern_fill_q_avx2(kern_ops *ops);
 void kern_fill_k_avx2(kern_ops *ops);
 void kern_fill_q_avx512(kern_ops *ops);
 void kern_fill_k_avx512(kern_ops *ops);
+void kern_fill_wide_scalar(kern_ops *ops);
+void kern_fill_wide_avx2(kern_ops *ops);
+void kern_fill_wide_avx512(kern_ops *ops);
 
 /* Round-to-nearest-even of an activation value already scaled into
  * [-127.06, 127.06], clamped to the symmetric int8 range. The scalar
