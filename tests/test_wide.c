@@ -7,7 +7,8 @@
  * Checks, for every integer weight type and shapes that are not multiples of
  * any tile or panel (padding included):
  *   - expansion is exact: the expanded integers times the block factors give
- *     back quant_dequantize_row's weights (to float rounding of the factors);
+ *     back quant_dequantize_row's weights (to float rounding of the factors),
+ *     and every path's expander writes the reference's bytes;
  *   - activation rounding: each value within half a step (max|block| / 16383
  *     / 2, plus the F32 rounding of x / step) of the float, the stored sums
  *     equal scale * sum of the integers;
@@ -141,6 +142,18 @@ static void test_expand(void)
         }
         CHECK(bad == 0, "%s: %d of %lld expanded weights differ from the dequantized ones (worst %.2f x tol)",
               dtype_get(t)->name, bad, (long long)n, worst);
+        /* every path's expander writes the same bytes as the reference */
+        void *row2 = ls_malloc(kern_wide_row_bytes(n));
+        for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+            const kern_ops *ops = kern_get_isa((kern_isa)isa);
+            if (!ops)
+                continue;
+            memset(row2, 0xA5, kern_wide_row_bytes(n));
+            ops->wide_expand(t, w, n, row2);
+            CHECK(memcmp(row, row2, kern_wide_row_bytes(n)) == 0, "%s %s: expansion differs from the reference",
+                  ops->name, dtype_get(t)->name);
+        }
+        ls_free(row2);
         ls_free(w);
         ls_free(row);
         ls_free(deq);

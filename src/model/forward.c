@@ -365,7 +365,7 @@ static void wide_rows(fwd_ctx *c, int ith, const model_mat *w, int64_t n, int64_
     for (int64_t r = r0; r < r0 + nr; r += fit) {
         int64_t rows = r0 + nr - r < fit ? r0 + nr - r : fit;
         for (int64_t i = 0; i < rows; i++)
-            kern_wide_expand(w->type, (const uint8_t *)w->data + (size_t)(r + i) * w->row_bytes, n, buf + i * wrb);
+            c->ops->wide_expand(w->type, (const uint8_t *)w->data + (size_t)(r + i) * w->row_bytes, n, buf + i * wrb);
         c->ops->gemm16(kern_wide_panels(n), buf, wrb, rows, c->act, wrb, n_vecs, y + r, ys);
     }
 }

@@ -103,6 +103,7 @@ typedef struct {
      * sequence on registers and returns how many multiply-adds that was
      * (0 for scalar): the compute ceiling prefill is measured against. */
     kern_gemm16_fn gemm16;               /* the wide path's product (every path has one) */
+    void (*wide_expand)(dtype t, const void *w, int64_t n, void *dst); /* kern_wide_expand, faster */
     uint64_t (*read_sum)(const void *p, size_t n_bytes);
     uint64_t (*int8_spin)(int64_t n_iters);
 } kern_ops;
@@ -179,7 +180,8 @@ size_t kern_wide_row_bytes(int64_t n);
 bool kern_wide_supports(dtype t);
 /* n floats (a multiple of 32) -> one wide activation row at dst. */
 void kern_wide_quantize(const float *x, int64_t n, void *dst);
-/* One weight row of type t (kern_wide_supports) -> one wide row at dst. */
+/* One weight row of type t (kern_wide_supports) -> one wide row at dst: the
+ * reference; kern_ops.wide_expand gives the same bytes faster. */
 void kern_wide_expand(dtype t, const void *w, int64_t n, void *dst);
 
 /* Fills one row (n elements of type t) with random but valid data — finite

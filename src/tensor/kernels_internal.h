@@ -67,6 +67,9 @@ void kern_fill_k_avx2(kern_ops *ops);
 void kern_fill_q_avx512(kern_ops *ops);
 void kern_fill_k_avx512(kern_ops *ops);
 void kern_fill_wide_scalar(kern_ops *ops);
+/* kern_wide_expand from block b0 on (the earlier blocks already stored),
+ * padding the last panel: for SIMD expanders that leave a row's tail. */
+void kern_wide_expand_from(dtype t, const void *w, int64_t n, int64_t b0, void *dst);
 void kern_fill_wide_avx2(kern_ops *ops);
 void kern_fill_wide_avx512(kern_ops *ops);
 

@@ -224,9 +224,14 @@ static void weight_block(dtype t, const uint8_t *row, int64_t j, wide_block *o)
 
 void kern_wide_expand(dtype t, const void *w, int64_t n, void *dst)
 {
+    kern_wide_expand_from(t, w, n, 0, dst);
+}
+
+void kern_wide_expand_from(dtype t, const void *w, int64_t n, int64_t b0, void *dst)
+{
     kern_wide_panel *panels = dst;
     int64_t nb = n / WIDE_BLOCK;
-    for (int64_t b = 0; b < nb; b++) {
+    for (int64_t b = b0; b < nb; b++) {
         wide_block o;
         weight_block(t, w, b, &o);
         put_block(panels, b, o.q);
@@ -270,4 +275,5 @@ static void gemm16_scalar(int64_t n_panels, const void *w, size_t w_row_bytes, i
 void kern_fill_wide_scalar(kern_ops *ops)
 {
     ops->gemm16 = gemm16_scalar;
+    ops->wide_expand = kern_wide_expand;
 }

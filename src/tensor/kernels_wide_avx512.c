@@ -96,7 +96,130 @@ static void gemm16(int64_t n_panels, const void *w, size_t w_row_bytes, int64_t 
     }
 }
 
+/* ======================================================================== */
+/* Expansion                                                                 */
+/* ======================================================================== */
+
+/* Eight blocks of 32 integers, block s in b[s] (16 int32 = element pairs in
+ * order), stored as half h of panel p: word k gets pair k of blocks 0-7 in
+ * its lanes 8h..8h+7 — an 8 x 16 transpose of 32-bit pairs. */
+static inline void store_half_panel(kern_wide_panel *p, int h, const __m512i b[8])
+{
+    __m512i t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(b[2 * i], b[2 * i + 1]);     /* per 128-bit lane j: pairs 4j, 4j+1 */
+        t[2 * i + 1] = _mm512_unpackhi_epi32(b[2 * i], b[2 * i + 1]); /* pairs 4j+2, 4j+3 */
+    }
+    for (int g = 0; g < 2; g++) { /* blocks 0-3, then 4-7 */
+        u[4 * g + 0] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);     /* lane j: pair 4j of 4 blocks */
+        u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);     /* pair 4j+1 */
+        u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]); /* pair 4j+2 */
+        u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]); /* pair 4j+3 */
+    }
+    const __m512i lo = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+    const __m512i hi = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+    uint8_t *base = (uint8_t *)p->q + 32 * h;
+    for (int m = 0; m < 4; m++) {
+        /* [pair m of blocks 0-3 | of 4-7 | pair 4+m of 0-3 | of 4-7] */
+        __m512i x = _mm512_permutex2var_epi64(u[m], lo, u[4 + m]);
+        __m512i y = _mm512_permutex2var_epi64(u[m], hi, u[4 + m]);
+        _mm256_storeu_si256((__m256i *)(base + 64 * m), _mm512_castsi512_si256(x));
+        _mm256_storeu_si256((__m256i *)(base + 64 * (4 + m)), _mm512_extracti64x4_epi64(x, 1));
+        _mm256_storeu_si256((__m256i *)(base + 64 * (8 + m)), _mm512_castsi512_si256(y));
+        _mm256_storeu_si256((__m256i *)(base + 64 * (12 + m)), _mm512_extracti64x4_epi64(y, 1));
+    }
+}
+
+static inline void store_half_factors(kern_wide_panel *p, int h, __m256 ws, __m256 wm)
+{
+    _mm256_storeu_ps(p->scale + 8 * h, ws);
+    _mm256_storeu_ps(p->sum + 8 * h, wm);
+}
+
+/* Eight blocks (256 weights) starting at block index b0 (a multiple of 8). */
+static void expand8(dtype t, const uint8_t *row, int64_t b0, kern_wide_panel *panels)
+{
+    kern_wide_panel *p = &panels[b0 / KERN_WIDE_LANES];
+    int h = (int)(b0 % KERN_WIDE_LANES) / 8;
+    __m512i b[8];
+    if (t == DT_Q4_K) {
+        const block_q4_k *sb = (const block_q4_k *)row + b0 / 8;
+        for (int c = 0; c < 4; c++) {
+            __m512i z = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(sb->qs + 32 * c)));
+            b[2 * c] = _mm512_and_si512(z, _mm512_set1_epi16(0x0F));
+            b[2 * c + 1] = _mm512_srli_epi16(z, 4);
+        }
+        uint64_t sc, m;
+        kern_k_scales64(sb->scales, &sc, &m);
+        __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc)));
+        __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m)));
+        store_half_panel(p, h, b);
+        store_half_factors(p, h, _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(sb->d)), scf),
+                           _mm256_mul_ps(_mm256_set1_ps(-_cvtsh_ss(sb->dmin)), mf));
+    } else if (t == DT_Q6_K) {
+        const block_q6_k *sb = (const block_q6_k *)row + b0 / 8;
+        const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+        __m512i sc16 = _mm512_cvtepi8_epi16(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)sb->scales)));
+        for (int half = 0; half < 2; half++) {
+            __m512i ql = _mm512_loadu_si512(sb->ql + 64 * half);
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(sb->qh + 32 * half));
+            __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+            /* 64 six-bit values each: blocks 4*half + 0,1 and 4*half + 2,3 */
+            __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_slli_epi16(hz, 4), m30));
+            __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(hz, m30));
+            __m512i q[2] = { q01, q23 };
+            for (int i = 0; i < 4; i++) {
+                int s = 4 * half + i; /* block of 32 = sub-blocks 2s, 2s+1 of 16 */
+                __m256i bytes = i % 2 ? _mm512_extracti64x4_epi64(q[i / 2], 1) : _mm512_castsi512_si256(q[i / 2]);
+                __m512i v = _mm512_sub_epi16(_mm512_cvtepu8_epi16(bytes), _mm512_set1_epi16(32));
+                __m512i scv = _mm512_permutexvar_epi16(
+                    _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * s)), _mm256_set1_epi16((short)(2 * s + 1)), 1),
+                    sc16);
+                b[s] = _mm512_mullo_epi16(v, scv);
+            }
+        }
+        store_half_panel(p, h, b);
+        store_half_factors(p, h, _mm256_set1_ps(_cvtsh_ss(sb->d)), _mm256_setzero_ps());
+    } else if (t == DT_Q8_0) {
+        const block_q8_0 *bl = (const block_q8_0 *)row + b0;
+        float d[8];
+        for (int s = 0; s < 8; s++) {
+            b[s] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)bl[s].qs));
+            d[s] = _cvtsh_ss(bl[s].d);
+        }
+        store_half_panel(p, h, b);
+        store_half_factors(p, h, _mm256_loadu_ps(d), _mm256_setzero_ps());
+    } else { /* DT_Q4_0 */
+        const block_q4_0 *bl = (const block_q4_0 *)row + b0;
+        float d[8];
+        for (int s = 0; s < 8; s++) {
+            __m256i z = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)bl[s].qs));
+            __m256i lo = _mm256_and_si256(z, _mm256_set1_epi16(0x0F)), hi = _mm256_srli_epi16(z, 4);
+            b[s] = _mm512_sub_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi16(8));
+            d[s] = _cvtsh_ss(bl[s].d);
+        }
+        store_half_panel(p, h, b);
+        store_half_factors(p, h, _mm256_loadu_ps(d), _mm256_setzero_ps());
+    }
+}
+
+/* Q4_K, Q6_K, Q8_0 and Q4_0 eight blocks at a time; the rest (other types,
+ * a row's last blocks when fewer than eight) through the generic code. */
+static void expand(dtype t, const void *w, int64_t n, void *dst)
+{
+    if (t != DT_Q4_K && t != DT_Q6_K && t != DT_Q8_0 && t != DT_Q4_0) {
+        kern_wide_expand(t, w, n, dst);
+        return;
+    }
+    int64_t nb = n / 32, b = 0;
+    for (; b + 8 <= nb; b += 8)
+        expand8(t, w, b, dst);
+    if (b < nb || nb % KERN_WIDE_LANES != 0)
+        kern_wide_expand_from(t, w, n, b, dst);
+}
+
 void kern_fill_wide_avx512(kern_ops *ops)
 {
     ops->gemm16 = gemm16;
+    ops->wide_expand = expand;
 }
