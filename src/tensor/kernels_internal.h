@@ -67,9 +67,13 @@ void kern_fill_k_avx2(kern_ops *ops);
 void kern_fill_q_avx512(kern_ops *ops);
 void kern_fill_k_avx512(kern_ops *ops);
 void kern_fill_wide_scalar(kern_ops *ops);
-/* kern_wide_expand from block b0 on (the earlier blocks already stored),
- * padding the last panel: for SIMD expanders that leave a row's tail. */
-void kern_wide_expand_from(dtype t, const void *w, int64_t n, int64_t b0, void *dst);
+/* A SIMD expander's core: eight blocks (256 weights) of a Q4_K, Q6_K, Q8_0
+ * or Q4_0 row from block b0 (a multiple of 8) into their half panel. */
+typedef void (*kern_expand8_fn)(dtype t, const uint8_t *row, int64_t b0, kern_wide_panel *panels);
+/* kern_wide_expand with expand8 for the types it handles and the whole
+ * groups of eight blocks; the rest (other types, a row's last blocks)
+ * through the reference code. */
+void kern_wide_expand_by8(kern_expand8_fn expand8, dtype t, const void *w, int64_t n, void *dst);
 void kern_fill_wide_avx2(kern_ops *ops);
 void kern_fill_wide_avx512(kern_ops *ops);
 

@@ -222,12 +222,8 @@ static void weight_block(dtype t, const uint8_t *row, int64_t j, wide_block *o)
     }
 }
 
-void kern_wide_expand(dtype t, const void *w, int64_t n, void *dst)
-{
-    kern_wide_expand_from(t, w, n, 0, dst);
-}
-
-void kern_wide_expand_from(dtype t, const void *w, int64_t n, int64_t b0, void *dst)
+/* From block b0 on (the earlier ones already stored), padding the last panel. */
+static void expand_from(dtype t, const void *w, int64_t n, int64_t b0, void *dst)
 {
     kern_wide_panel *panels = dst;
     int64_t nb = n / WIDE_BLOCK;
@@ -239,6 +235,20 @@ void kern_wide_expand_from(dtype t, const void *w, int64_t n, int64_t b0, void *
         panels[b / WIDE_LANES].sum[b % WIDE_LANES] = o.wm;
     }
     clear_tail(panels, nb);
+}
+
+void kern_wide_expand(dtype t, const void *w, int64_t n, void *dst)
+{
+    expand_from(t, w, n, 0, dst);
+}
+
+void kern_wide_expand_by8(kern_expand8_fn expand8, dtype t, const void *w, int64_t n, void *dst)
+{
+    int64_t b = 0;
+    if (t == DT_Q4_K || t == DT_Q6_K || t == DT_Q8_0 || t == DT_Q4_0)
+        for (; b + 8 <= n / WIDE_BLOCK; b += 8)
+            expand8(t, w, b, dst);
+    expand_from(t, w, n, b, dst);
 }
 
 /* ======================================================================== */

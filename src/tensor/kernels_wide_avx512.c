@@ -203,19 +203,9 @@ static void expand8(dtype t, const uint8_t *row, int64_t b0, kern_wide_panel *pa
     }
 }
 
-/* Q4_K, Q6_K, Q8_0 and Q4_0 eight blocks at a time; the rest (other types,
- * a row's last blocks when fewer than eight) through the generic code. */
 static void expand(dtype t, const void *w, int64_t n, void *dst)
 {
-    if (t != DT_Q4_K && t != DT_Q6_K && t != DT_Q8_0 && t != DT_Q4_0) {
-        kern_wide_expand(t, w, n, dst);
-        return;
-    }
-    int64_t nb = n / 32, b = 0;
-    for (; b + 8 <= nb; b += 8)
-        expand8(t, w, b, dst);
-    if (b < nb || nb % KERN_WIDE_LANES != 0)
-        kern_wide_expand_from(t, w, n, b, dst);
+    kern_wide_expand_by8(expand8, t, w, n, dst);
 }
 
 void kern_fill_wide_avx512(kern_ops *ops)
