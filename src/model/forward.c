@@ -321,9 +321,10 @@ typedef struct {
  * two 8-bit rows: hi = round8(x), and lo = round8(x - hi), whose step is ~254
  * times finer. The kernels treat lo as one more vector: w·x = w·hi + w·lo,
  * and since they reuse each weight block for all vectors of a tile, the
- * weights are still read from memory once. Decode is bound by memory
- * bandwidth, so this precision is nearly free there; prefill does twice the
- * integer work. fwd_params.act_bits = 8 turns it off. */
+ * weights are still read from memory once. This serves decode and short
+ * prompts; 16 or more vectors take the wide path instead (use_wide), which
+ * rounds each activation once to a 16-bit integer. fwd_params.act_bits = 8
+ * turns both off: one 8-bit rounding, as llama.cpp does. */
 static void act_convert(const kern_ops *ops, dtype at, const float *x, int64_t n, uint8_t *hi, size_t row_bytes,
                         bool two_level, float *resid)
 {
