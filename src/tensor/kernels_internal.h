@@ -67,6 +67,16 @@ void kern_fill_k_avx2(kern_ops *ops);
 void kern_fill_q_avx512(kern_ops *ops);
 void kern_fill_k_avx512(kern_ops *ops);
 void kern_fill_wide_scalar(kern_ops *ops);
+/* The wide path's register tile: rows R <= tr of expanded weights times
+ * V <= tv wide activation rows (layout in kernels.h). */
+typedef void (*kern_wide_tile_fn)(int R, int V, int64_t n_panels, const uint8_t *w, size_t w_row_bytes,
+                                  const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride);
+/* The wide product from a tile function: vectors outermost, so one group of
+ * tv activation rows stays in L1/L2 while every weight row of the (L2-sized)
+ * expanded chunk passes by. */
+void kern_wide_run_tiles(kern_wide_tile_fn tile, int tr, int tv, int64_t n_panels, const void *w,
+                         size_t w_row_bytes, int64_t n_rows, const void *a, size_t a_row_bytes, int64_t n_vecs,
+                         float *y, int64_t y_stride);
 /* A SIMD expander's core: eight blocks (256 weights) of a Q4_K, Q6_K, Q8_0
  * or Q4_0 row from block b0 (a multiple of 8) into their half panel. */
 typedef void (*kern_expand8_fn)(dtype t, const uint8_t *row, int64_t b0, kern_wide_panel *panels);

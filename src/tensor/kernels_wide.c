@@ -251,6 +251,20 @@ void kern_wide_expand_by8(kern_expand8_fn expand8, dtype t, const void *w, int64
     expand_from(t, w, n, b, dst);
 }
 
+void kern_wide_run_tiles(kern_wide_tile_fn tile, int tr, int tv, int64_t n_panels, const void *w,
+                         size_t w_row_bytes, int64_t n_rows, const void *a, size_t a_row_bytes, int64_t n_vecs,
+                         float *y, int64_t y_stride)
+{
+    for (int64_t v0 = 0; v0 < n_vecs; v0 += tv) {
+        int V = (int)(n_vecs - v0 < tv ? n_vecs - v0 : tv);
+        for (int64_t r0 = 0; r0 < n_rows; r0 += tr) {
+            int R = (int)(n_rows - r0 < tr ? n_rows - r0 : tr);
+            tile(R, V, n_panels, (const uint8_t *)w + (size_t)r0 * w_row_bytes, w_row_bytes,
+                 (const uint8_t *)a + (size_t)v0 * a_row_bytes, a_row_bytes, y + v0 * y_stride + r0, y_stride);
+        }
+    }
+}
+
 /* ======================================================================== */
 /* The reference product                                                     */
 /* ======================================================================== */

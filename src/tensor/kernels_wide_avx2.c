@@ -91,19 +91,10 @@ static void wide_tile_any(int R, int V, int64_t n_panels, const uint8_t *w, size
     }
 }
 
-/* Vectors outermost, as in the AVX-512 version. */
 static void gemm16(int64_t n_panels, const void *w, size_t w_row_bytes, int64_t n_rows, const void *a,
                    size_t a_row_bytes, int64_t n_vecs, float *y, int64_t y_stride)
 {
-    for (int64_t v0 = 0; v0 < n_vecs; v0 += TV) {
-        int V = (int)(n_vecs - v0 < TV ? n_vecs - v0 : TV);
-        for (int64_t r0 = 0; r0 < n_rows; r0 += TR) {
-            int R = (int)(n_rows - r0 < TR ? n_rows - r0 : TR);
-            wide_tile_any(R, V, n_panels, (const uint8_t *)w + (size_t)r0 * w_row_bytes, w_row_bytes,
-                          (const uint8_t *)a + (size_t)v0 * a_row_bytes, a_row_bytes, y + v0 * y_stride + r0,
-                          y_stride);
-        }
-    }
+    kern_wide_run_tiles(wide_tile_any, TR, TV, n_panels, w, w_row_bytes, n_rows, a, a_row_bytes, n_vecs, y, y_stride);
 }
 
 /* ======================================================================== */
