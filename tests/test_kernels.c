@@ -551,6 +551,76 @@ static void test_matmul(void)
 }
 
 /* ======================================================================== */
+/* Two-level pairs                                                           */
+/* ======================================================================== */
+
+/* matmul2 (rows of activations in (hi, lo) pairs, output = their sum) equals
+ * matmul over all rows with each pair added, up to the order of the float
+ * additions: both sum the same exact block integers, so the bound is the
+ * SIMD-vs-scalar one over both rows, (2 * nb + 32) * 2u * (S_hi + S_lo). */
+static void test_matmul2(void)
+{
+    int checked = 0;
+    for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+        const kern_ops *ops = kern_get_isa((kern_isa)isa);
+        if (!ops)
+            continue;
+        for (int ti = 0; ti < N_WEIGHT_TYPES; ti++) {
+            dtype t = weight_types[ti];
+            if (!ops->matmul2[t])
+                continue;
+            const int64_t n = block_elems(t) == 256 ? 1536 : 1536 + 32 * 3, rows = 37;
+            const int pairs[] = { 1, 2, 5 };
+            for (int k = 0; k < 3; k++) {
+                int nv = 2 * pairs[k];
+                size_t wrb = dtype_row_bytes(t, n), arb = kern_act_row_bytes(t, n);
+                uint8_t *w = ls_malloc(wrb * rows), *a = ls_malloc(arb * (size_t)nv);
+                float *x = ls_malloc((size_t)n * sizeof(float));
+                float *y1 = ls_malloc(sizeof(float) * (size_t)rows * nv), *y2 = ls_malloc(sizeof(float) * rows * nv / 2);
+                double *wd = ls_malloc(sizeof(double) * (size_t)n), *ad = ls_malloc(sizeof(double) * (size_t)n);
+                random_weights(t, w, wrb, rows, n);
+                for (int v = 0; v < nv; v++) {
+                    random_activations(x, n);
+                    if (v % 2)
+                        for (int64_t i = 0; i < n; i++)
+                            x[i] *= 1.0f / 256.0f; /* a lo level is small */
+                    ops->quantize[act_type(t)](x, a + (size_t)v * arb, n);
+                }
+                ops->matmul[t](n, w, wrb, rows, a, arb, nv, y1, rows);
+                ops->matmul2[t](n, w, wrb, rows, a, arb, nv, y2, rows);
+                int bad = 0;
+                for (int r = 0; r < rows; r++) {
+                    to_double(t, w + (size_t)r * wrb, wd, n);
+                    for (int v = 0; v < nv; v += 2) {
+                        double S = 0.0;
+                        for (int u = v; u < v + 2; u++) {
+                            to_double(act_type(t), a + (size_t)u * arb, ad, n);
+                            for (int64_t i = 0; i < n; i++)
+                                S += fabs(wd[i] * ad[i]);
+                        }
+                        double ref = (double)y1[v * rows + r] + y1[(v + 1) * rows + r];
+                        double bound = (2.0 * sum_terms(t, n) + 32.0) * 2.0 * U * S * 2.0 + 1e-30;
+                        if (fabs(y2[(v / 2) * rows + r] - ref) > bound)
+                            bad++;
+                    }
+                }
+                CHECK(bad == 0, "%s %s matmul2 with %d pairs: %d results differ from matmul + add", ops->name,
+                      dtype_name(t), pairs[k], bad);
+                checked++;
+                ls_free(w);
+                ls_free(a);
+                ls_free(x);
+                ls_free(y1);
+                ls_free(y2);
+                ls_free(wd);
+                ls_free(ad);
+            }
+        }
+    }
+    printf("matmul2: %d type/path/shape cases checked\n", checked);
+}
+
+/* ======================================================================== */
 /* The pool wrapper                                                          */
 /* ======================================================================== */
 
@@ -618,6 +688,7 @@ int main(void)
     test_selection();
     test_quantizers();
     test_matmul();
+    test_matmul2();
     test_pool();
     CHECK(ls_alloc_live() == live0, "leaked %ld blocks", ls_alloc_live() - live0);
     return check_done();

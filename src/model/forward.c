@@ -427,6 +427,10 @@ static void mm_worker(void *ctx, int ith, int nth)
                 ops->matmul[w->type](j->n, wr, w->row_bytes, nr, a, a_stride_bytes, j->n_vecs, y + r0, ys);
                 continue;
             }
+            if (ops->matmul2[w->type]) {
+                ops->matmul2[w->type](j->n, wr, w->row_bytes, nr, a, a_stride_bytes, 2 * j->n_vecs, y + r0, ys);
+                continue;
+            }
             ops->matmul[w->type](j->n, wr, w->row_bytes, nr, a, a_stride_bytes, 2 * j->n_vecs, ytile, TILE_ROWS);
             for (int64_t v = 0; v < j->n_vecs; v++) {
                 const float *yh = ytile + (size_t)(2 * v) * TILE_ROWS, *yl = yh + TILE_ROWS;

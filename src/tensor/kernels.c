@@ -225,9 +225,9 @@ size_t kern_act_row_bytes(dtype t, int64_t n)
  * activations of one group of vectors. */
 enum { CHUNK_TARGET_BYTES = 256 * 1024 };
 
-void kern_run_tiles(kern_tile_fn tile, int v_max, int64_t n, const void *w, size_t w_row_bytes,
-                    int64_t n_rows, const void *a, size_t a_row_bytes, int64_t n_vecs, float *y,
-                    int64_t y_stride)
+/* pairs = 1: output row v >> 1 (two-level tiles), else v. */
+static void run_tiles(kern_tile_fn tile, int v_max, int64_t n, const void *w, size_t w_row_bytes, int64_t n_rows,
+                      const void *a, size_t a_row_bytes, int64_t n_vecs, float *y, int64_t y_stride, int pairs)
 {
     const uint8_t *wb = w, *ab = a;
     /* With a single group of vectors each weight is read once anyway: no chunks. */
@@ -242,9 +242,24 @@ void kern_run_tiles(kern_tile_fn tile, int v_max, int64_t n, const void *w, size
         for (int64_t v0 = 0; v0 < n_vecs; v0 += v_max) {
             int vt = (int)(n_vecs - v0 < v_max ? n_vecs - v0 : v_max);
             tile(vt, n, wb + (size_t)r0 * w_row_bytes, w_row_bytes, nr, ab + (size_t)v0 * a_row_bytes,
-                 a_row_bytes, y + v0 * y_stride + r0, y_stride);
+                 a_row_bytes, y + (v0 >> pairs) * y_stride + r0, y_stride);
         }
     }
+}
+
+void kern_run_tiles(kern_tile_fn tile, int v_max, int64_t n, const void *w, size_t w_row_bytes,
+                    int64_t n_rows, const void *a, size_t a_row_bytes, int64_t n_vecs, float *y,
+                    int64_t y_stride)
+{
+    run_tiles(tile, v_max, n, w, w_row_bytes, n_rows, a, a_row_bytes, n_vecs, y, y_stride, 0);
+}
+
+void kern_run_tiles2(kern_tile_fn tile, int v_max, int64_t n, const void *w, size_t w_row_bytes,
+                     int64_t n_rows, const void *a, size_t a_row_bytes, int64_t n_vecs, float *y,
+                     int64_t y_stride)
+{
+    assert(v_max % 2 == 0 && n_vecs % 2 == 0);
+    run_tiles(tile, v_max, n, w, w_row_bytes, n_rows, a, a_row_bytes, n_vecs, y, y_stride, 1);
 }
 
 /* ======================================================================== */

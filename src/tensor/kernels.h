@@ -96,6 +96,11 @@ typedef struct {
     const char *features;    /* for people: "AVX-512 F/BW/DQ/VL + VNNI" */
     kern_quantize_fn quantize[DT_COUNT]; /* indexed by activation type: Q8_0, Q8_1, Q8_K */
     kern_matmul_fn matmul[DT_COUNT];     /* indexed by weight type; NULL if unsupported */
+    /* Two-level activations (see forward.c): the n_vecs activation rows come
+     * in (hi, lo) pairs and y row v/2 gets dot(w, hi) + dot(w, lo), summed
+     * before the final reduction. NULL where a path has none (the caller
+     * then uses matmul and adds). */
+    kern_matmul_fn matmul2[DT_COUNT];
     /* Benchmark probes. read_sum streams n_bytes (a multiple of 64, 64-byte
      * aligned) with the widest loads of this path and returns a checksum, so
      * the memory-bandwidth figure uses the same loads as the kernels.

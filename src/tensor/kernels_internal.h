@@ -26,6 +26,11 @@ typedef void (*kern_tile_fn)(int V, int64_t n, const uint8_t *w, size_t w_row_by
 void kern_run_tiles(kern_tile_fn tile, int v_max, int64_t n, const void *w, size_t w_row_bytes,
                     int64_t n_rows, const void *a, size_t a_row_bytes, int64_t n_vecs, float *y,
                     int64_t y_stride);
+/* The same for a two-level tile (kern_matmul2_fn): activation rows come in
+ * (hi, lo) pairs and output row v/2 gets their sum; v_max and n_vecs even. */
+void kern_run_tiles2(kern_tile_fn tile, int v_max, int64_t n, const void *w, size_t w_row_bytes,
+                     int64_t n_rows, const void *a, size_t a_row_bytes, int64_t n_vecs, float *y,
+                     int64_t y_stride);
 
 /* For the ISA files. A tile body is an always-inline function
  * body(T, V, n, w, w_row_bytes, n_rows, a, a_row_bytes, y, y_stride) with a
@@ -52,6 +57,13 @@ void kern_run_tiles(kern_tile_fn tile, int v_max, int64_t n, const void *w, size
                      size_t a_row_bytes, int64_t n_vecs, float *y, int64_t y_stride)                \
     {                                                                                               \
         kern_run_tiles(tile, v_max, n, w, w_row_bytes, n_rows, a, a_row_bytes, n_vecs, y, y_stride); \
+    }
+
+#define KERN_DEFINE_MATMUL2(name, tile, v_max)                                                      \
+    static void name(int64_t n, const void *w, size_t w_row_bytes, int64_t n_rows, const void *a,  \
+                     size_t a_row_bytes, int64_t n_vecs, float *y, int64_t y_stride)                \
+    {                                                                                               \
+        kern_run_tiles2(tile, v_max, n, w, w_row_bytes, n_rows, a, a_row_bytes, n_vecs, y, y_stride); \
     }
 
 /* Forces inlining of tile bodies (their V-sized arrays must be unrolled). */

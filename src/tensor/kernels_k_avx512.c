@@ -46,7 +46,8 @@ typedef struct {
     __m512i q[4];   /* 256 unsigned quants, 64 per register, element order */
     __m512i sc[4];  /* int16 scale per lane of vpmaddubsw's output */
     __m512i corr;   /* Q6_K: -32 * scales as int16 (zero-extended ymm); Q4_K/Q5_K: mins repeated twice */
-    float d, dmin;
+    __m512 d;       /* the super-block scale in every lane */
+    __m256 ndmin;   /* -dmin in every lane (Q4_K/Q5_K) */
 } wsuper;
 
 /* 32 packed bytes -> [low nibbles | high nibbles] as 64 bytes. */
@@ -78,8 +79,8 @@ KERN_INLINE void load_wsuper(dtype t, const uint8_t *wb, wsuper *s)
         for (int c = 0; c < 4; c++)
             s->sc[c] = _mm512_permutexvar_epi16(k6_scale_idx(c), scz);
         s->corr = _mm512_zextsi256_si512(_mm256_mullo_epi16(sc16, _mm256_set1_epi16(-32)));
-        s->d = _cvtsh_ss(b->d);
-        s->dmin = 0.0f;
+        s->d = _mm512_set1_ps(_cvtsh_ss(b->d));
+        s->ndmin = _mm256_setzero_ps();
         return;
     }
     /* Q4_K and Q5_K share the header (d, dmin, scales) before their quants */
@@ -110,8 +111,8 @@ KERN_INLINE void load_wsuper(dtype t, const uint8_t *wb, wsuper *s)
         s->sc[c] = _mm512_permutexvar_epi16(k4_scale_idx(c), sc16);
     __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m64));
     s->corr = _mm512_zextsi256_si512(_mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16)));
-    s->d = _cvtsh_ss(b4->d);
-    s->dmin = _cvtsh_ss(b4->dmin);
+    s->d = _mm512_set1_ps(_cvtsh_ss(b4->d));
+    s->ndmin = _mm256_set1_ps(-_cvtsh_ss(b4->dmin));
 }
 
 /* One super-block of weights times one Q8_K activation block: acc gets the
@@ -128,16 +129,20 @@ KERN_INLINE void super_dot(dtype t, const wsuper *s, const block_q8_k *ab, __m51
         __m512i p = _mm512_maddubs_epi16(s->q[c], _mm512_loadu_si512(ab->qs + 64 * c));
         isum = _mm512_dpwssd_epi32(isum, p, s->sc[c]);
     }
-    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(s->d * ab->d), *acc);
+    /* vector multiplies with the activation's scale broadcast from memory:
+     * no scalar-to-vector moves on the way */
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(s->d, _mm512_set1_ps(ab->d)), *acc);
     if (t != DT_Q6_K) {
         /* - dmin * sum_j m[j] * (bsums[2j] + bsums[2j+1]) */
         __m256i mins = _mm256_madd_epi16(bsums, _mm512_castsi512_si256(s->corr));
-        *accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(-(s->dmin * ab->d)), *accm);
+        *accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_mul_ps(s->ndmin, _mm256_set1_ps(ab->d)), *accm);
     }
 }
 
-KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
-                        const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
+/* P = 1: two-level pairs (kern_matmul2_fn), rows v and v + 1 summed into
+ * output v / 2 before the one reduction per row. */
+KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                          const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
 {
     const int NA = V == 1 ? 2 : 1;
     const int64_t nb = n / QK_K;
@@ -172,6 +177,16 @@ KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_ro
             for (int v = 0; v < V; v++)
                 super_dot(t, &s, (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b, &acc[0][v], &accm[v]);
         }
+        if (P) {
+#pragma GCC unroll 8
+            for (int v = 0; v + 1 < V; v += 2) {
+                __m512 sum = _mm512_add_ps(acc[0][v], acc[0][v + 1]);
+                if (t != DT_Q6_K)
+                    sum = _mm512_add_ps(sum, _mm512_zextps256_ps512(_mm256_add_ps(accm[v], accm[v + 1])));
+                y[(v / 2) * y_stride + r] = _mm512_reduce_add_ps(sum);
+            }
+            continue;
+        }
 #pragma GCC unroll 8
         for (int v = 0; v < V; v++) {
             __m512 sum = NA == 2 ? _mm512_add_ps(acc[0][v], acc[1][v]) : acc[0][v];
@@ -182,16 +197,28 @@ KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_ro
     }
 }
 
+#define k_tile(T, V, ...) k_tile_p(T, 0, V, __VA_ARGS__)
+#define k2_tile(T, V, ...) k_tile_p(T, 1, V, __VA_ARGS__)
+
 KERN_DEFINE_TILE(tile_q4_k, k_tile, DT_Q4_K, 8)
 KERN_DEFINE_TILE(tile_q5_k, k_tile, DT_Q5_K, 8)
 KERN_DEFINE_TILE(tile_q6_k, k_tile, DT_Q6_K, 8)
 KERN_DEFINE_MATMUL(matmul_q4_k, tile_q4_k, 8)
 KERN_DEFINE_MATMUL(matmul_q5_k, tile_q5_k, 8)
 KERN_DEFINE_MATMUL(matmul_q6_k, tile_q6_k, 8)
+KERN_DEFINE_TILE(tile2_q4_k, k2_tile, DT_Q4_K, 8)
+KERN_DEFINE_TILE(tile2_q5_k, k2_tile, DT_Q5_K, 8)
+KERN_DEFINE_TILE(tile2_q6_k, k2_tile, DT_Q6_K, 8)
+KERN_DEFINE_MATMUL2(matmul2_q4_k, tile2_q4_k, 8)
+KERN_DEFINE_MATMUL2(matmul2_q5_k, tile2_q5_k, 8)
+KERN_DEFINE_MATMUL2(matmul2_q6_k, tile2_q6_k, 8)
 
 void kern_fill_k_avx512(kern_ops *ops)
 {
     ops->matmul[DT_Q4_K] = matmul_q4_k;
     ops->matmul[DT_Q5_K] = matmul_q5_k;
     ops->matmul[DT_Q6_K] = matmul_q6_k;
+    ops->matmul2[DT_Q4_K] = matmul2_q4_k;
+    ops->matmul2[DT_Q5_K] = matmul2_q5_k;
+    ops->matmul2[DT_Q6_K] = matmul2_q6_k;
 }

@@ -200,8 +200,10 @@ KERN_INLINE void unit_dot(dtype t, int V, const wunit *u, const uint8_t *ab, int
     *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(u->dw, da), *acc);
 }
 
-KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
-                         const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
+/* P = 1: two-level pairs (kern_matmul2_fn), rows v and v + 1 summed into
+ * output v / 2 before the one reduction per row. */
+KERN_INLINE void q0_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                           const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
 {
     const int NA = V == 1 ? 2 : 1; /* decode: two accumulators hide FMA latency */
     const int64_t nb = n / 32;
@@ -242,6 +244,18 @@ KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_r
             for (int v = 0; v < V; v++)
                 unit_dot(t, V, &u, a + (size_t)v * a_row_bytes + (size_t)b * abb, 1, &acc[0][v], &accm[v]);
         }
+        if (P) {
+#pragma GCC unroll 8
+            for (int v = 0; v + 1 < V; v += 2) {
+                float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[0][v], acc[0][v + 1]));
+                if (has_min(t)) {
+                    __m128 m = _mm_add_ps(accm[v], accm[v + 1]);
+                    s += _mm_cvtss_f32(_mm_add_ss(_mm_shuffle_ps(m, m, 1), _mm_shuffle_ps(m, m, 3)));
+                }
+                y[(v / 2) * y_stride + r] = s;
+            }
+            continue;
+        }
 #pragma GCC unroll 8
         for (int v = 0; v < V; v++) {
             float s = _mm512_reduce_add_ps(NA == 2 ? _mm512_add_ps(acc[0][v], acc[1][v]) : acc[0][v]);
@@ -254,6 +268,9 @@ KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_r
     }
 }
 
+#define q0_tile(T, V, ...) q0_tile_p(T, 0, V, __VA_ARGS__)
+#define q2_tile(T, V, ...) q0_tile_p(T, 1, V, __VA_ARGS__)
+
 KERN_DEFINE_TILE(tile_q8_0, q0_tile, DT_Q8_0, 8)
 KERN_DEFINE_TILE(tile_q4_0, q0_tile, DT_Q4_0, 8)
 KERN_DEFINE_TILE(tile_q5_0, q0_tile, DT_Q5_0, 8)
@@ -264,6 +281,16 @@ KERN_DEFINE_MATMUL(matmul_q4_0, tile_q4_0, 8)
 KERN_DEFINE_MATMUL(matmul_q5_0, tile_q5_0, 8)
 KERN_DEFINE_MATMUL(matmul_q4_1, tile_q4_1, 8)
 KERN_DEFINE_MATMUL(matmul_q5_1, tile_q5_1, 8)
+KERN_DEFINE_TILE(tile2_q8_0, q2_tile, DT_Q8_0, 8)
+KERN_DEFINE_TILE(tile2_q4_0, q2_tile, DT_Q4_0, 8)
+KERN_DEFINE_TILE(tile2_q5_0, q2_tile, DT_Q5_0, 8)
+KERN_DEFINE_TILE(tile2_q4_1, q2_tile, DT_Q4_1, 8)
+KERN_DEFINE_TILE(tile2_q5_1, q2_tile, DT_Q5_1, 8)
+KERN_DEFINE_MATMUL2(matmul2_q8_0, tile2_q8_0, 8)
+KERN_DEFINE_MATMUL2(matmul2_q4_0, tile2_q4_0, 8)
+KERN_DEFINE_MATMUL2(matmul2_q5_0, tile2_q5_0, 8)
+KERN_DEFINE_MATMUL2(matmul2_q4_1, tile2_q4_1, 8)
+KERN_DEFINE_MATMUL2(matmul2_q5_1, tile2_q5_1, 8)
 
 void kern_fill_q_avx512(kern_ops *ops)
 {
@@ -272,4 +299,9 @@ void kern_fill_q_avx512(kern_ops *ops)
     ops->matmul[DT_Q5_0] = matmul_q5_0;
     ops->matmul[DT_Q4_1] = matmul_q4_1;
     ops->matmul[DT_Q5_1] = matmul_q5_1;
+    ops->matmul2[DT_Q8_0] = matmul2_q8_0;
+    ops->matmul2[DT_Q4_0] = matmul2_q4_0;
+    ops->matmul2[DT_Q5_0] = matmul2_q5_0;
+    ops->matmul2[DT_Q4_1] = matmul2_q4_1;
+    ops->matmul2[DT_Q5_1] = matmul2_q5_1;
 }
