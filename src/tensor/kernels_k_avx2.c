@@ -131,8 +131,10 @@ KERN_INLINE void k6_super(int V, const uint8_t *wb, const block_q8_k *const *ab,
         acc[v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[v]), _mm256_set1_ps(d * ab[v]->d), acc[v]);
 }
 
-KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
-                        const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
+/* P = 1: two-level pairs (kern_matmul2_fn), rows v and v + 1 summed into
+ * output v / 2 before the one reduction per row. */
+KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                          const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
 {
     const int64_t nb = n / QK_K;
     const size_t wbb = k_block_bytes(t);
@@ -152,11 +154,20 @@ KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_ro
             else
                 k45_super(t, V, wr + (size_t)b * wbb, ab, acc);
         }
+        if (P) {
+#pragma GCC unroll 4
+            for (int v = 0; v + 1 < V; v += 2)
+                y[(v / 2) * y_stride + r] = hsum_ps(_mm256_add_ps(acc[v], acc[v + 1]));
+            continue;
+        }
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++)
             y[v * y_stride + r] = hsum_ps(acc[v]);
     }
 }
+
+#define k_tile(T, V, ...) k_tile_p(T, 0, V, __VA_ARGS__)
+#define k2_tile(T, V, ...) k_tile_p(T, 1, V, __VA_ARGS__)
 
 KERN_DEFINE_TILE(tile_q4_k, k_tile, DT_Q4_K, 4)
 KERN_DEFINE_TILE(tile_q5_k, k_tile, DT_Q5_K, 4)
@@ -164,10 +175,19 @@ KERN_DEFINE_TILE(tile_q6_k, k_tile, DT_Q6_K, 4)
 KERN_DEFINE_MATMUL(matmul_q4_k, tile_q4_k, 4)
 KERN_DEFINE_MATMUL(matmul_q5_k, tile_q5_k, 4)
 KERN_DEFINE_MATMUL(matmul_q6_k, tile_q6_k, 4)
+KERN_DEFINE_TILE(tile2_q4_k, k2_tile, DT_Q4_K, 4)
+KERN_DEFINE_TILE(tile2_q5_k, k2_tile, DT_Q5_K, 4)
+KERN_DEFINE_TILE(tile2_q6_k, k2_tile, DT_Q6_K, 4)
+KERN_DEFINE_MATMUL2(matmul2_q4_k, tile2_q4_k, 4)
+KERN_DEFINE_MATMUL2(matmul2_q5_k, tile2_q5_k, 4)
+KERN_DEFINE_MATMUL2(matmul2_q6_k, tile2_q6_k, 4)
 
 void kern_fill_k_avx2(kern_ops *ops)
 {
     ops->matmul[DT_Q4_K] = matmul_q4_k;
     ops->matmul[DT_Q5_K] = matmul_q5_k;
     ops->matmul[DT_Q6_K] = matmul_q6_k;
+    ops->matmul2[DT_Q4_K] = matmul2_q4_k;
+    ops->matmul2[DT_Q5_K] = matmul2_q5_k;
+    ops->matmul2[DT_Q6_K] = matmul2_q6_k;
 }

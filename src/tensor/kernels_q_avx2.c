@@ -134,7 +134,9 @@ static inline float hsum_ps(__m256 x)
     return _mm_cvtss_f32(s);
 }
 
-KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+/* P = 1: two-level pairs (kern_matmul2_fn), rows v and v + 1 summed into
+ * output v / 2 before the one reduction per row. */
+KERN_INLINE void q0_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
                          const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
 {
     const int NA = V == 1 ? 2 : 1;
@@ -168,6 +170,18 @@ KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_r
             for (int v = 0; v < V; v++)
                 block_dot(t, &wb, a + (size_t)v * a_row_bytes + (size_t)b * abb, &acc[0][v], &accm[v]);
         }
+        if (P) {
+#pragma GCC unroll 4
+            for (int v = 0; v + 1 < V; v += 2) {
+                float s = hsum_ps(_mm256_add_ps(acc[0][v], acc[0][v + 1]));
+                if (has_min(t)) {
+                    __m128 m = _mm_add_ps(accm[v], accm[v + 1]);
+                    s += _mm_cvtss_f32(_mm_shuffle_ps(m, m, 1));
+                }
+                y[(v / 2) * y_stride + r] = s;
+            }
+            continue;
+        }
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++) {
             float s = hsum_ps(NA == 2 ? _mm256_add_ps(acc[0][v], acc[1][v]) : acc[0][v]);
@@ -177,6 +191,9 @@ KERN_INLINE void q0_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_r
         }
     }
 }
+
+#define q0_tile(T, V, ...) q0_tile_p(T, 0, V, __VA_ARGS__)
+#define q2_tile(T, V, ...) q0_tile_p(T, 1, V, __VA_ARGS__)
 
 KERN_DEFINE_TILE(tile_q8_0, q0_tile, DT_Q8_0, 4)
 KERN_DEFINE_TILE(tile_q4_0, q0_tile, DT_Q4_0, 4)
@@ -188,6 +205,16 @@ KERN_DEFINE_MATMUL(matmul_q4_0, tile_q4_0, 4)
 KERN_DEFINE_MATMUL(matmul_q5_0, tile_q5_0, 4)
 KERN_DEFINE_MATMUL(matmul_q4_1, tile_q4_1, 4)
 KERN_DEFINE_MATMUL(matmul_q5_1, tile_q5_1, 4)
+KERN_DEFINE_TILE(tile2_q8_0, q2_tile, DT_Q8_0, 4)
+KERN_DEFINE_TILE(tile2_q4_0, q2_tile, DT_Q4_0, 4)
+KERN_DEFINE_TILE(tile2_q5_0, q2_tile, DT_Q5_0, 4)
+KERN_DEFINE_TILE(tile2_q4_1, q2_tile, DT_Q4_1, 4)
+KERN_DEFINE_TILE(tile2_q5_1, q2_tile, DT_Q5_1, 4)
+KERN_DEFINE_MATMUL2(matmul2_q8_0, tile2_q8_0, 4)
+KERN_DEFINE_MATMUL2(matmul2_q4_0, tile2_q4_0, 4)
+KERN_DEFINE_MATMUL2(matmul2_q5_0, tile2_q5_0, 4)
+KERN_DEFINE_MATMUL2(matmul2_q4_1, tile2_q4_1, 4)
+KERN_DEFINE_MATMUL2(matmul2_q5_1, tile2_q5_1, 4)
 
 void kern_fill_q_avx2(kern_ops *ops)
 {
@@ -196,4 +223,9 @@ void kern_fill_q_avx2(kern_ops *ops)
     ops->matmul[DT_Q5_0] = matmul_q5_0;
     ops->matmul[DT_Q4_1] = matmul_q4_1;
     ops->matmul[DT_Q5_1] = matmul_q5_1;
+    ops->matmul2[DT_Q8_0] = matmul2_q8_0;
+    ops->matmul2[DT_Q4_0] = matmul2_q4_0;
+    ops->matmul2[DT_Q5_0] = matmul2_q5_0;
+    ops->matmul2[DT_Q4_1] = matmul2_q4_1;
+    ops->matmul2[DT_Q5_1] = matmul2_q5_1;
 }
