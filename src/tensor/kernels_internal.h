@@ -66,6 +66,14 @@ void kern_run_tiles2(kern_tile_fn tile, int v_max, int64_t n, const void *w, siz
         kern_run_tiles2(tile, v_max, n, w, w_row_bytes, n_rows, a, a_row_bytes, n_vecs, y, y_stride); \
     }
 
+/* A type's single and two-level tiles and products in one line: tile_SFX,
+ * tile2_SFX, matmul_SFX, matmul2_SFX, width V <= width. */
+#define KERN_DEFINE_MATMULS(sfx, body, body2, T, width)                                            \
+    KERN_DEFINE_TILE(tile_##sfx, body, T, width)                                                    \
+    KERN_DEFINE_TILE(tile2_##sfx, body2, T, width)                                                  \
+    KERN_DEFINE_MATMUL(matmul_##sfx, tile_##sfx, width)                                             \
+    KERN_DEFINE_MATMUL2(matmul2_##sfx, tile2_##sfx, width)
+
 /* Forces inlining of tile bodies (their V-sized arrays must be unrolled). */
 #define KERN_INLINE static inline __attribute__((always_inline))
 

@@ -169,18 +169,9 @@ KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, si
 #define k_tile(T, V, ...) k_tile_p(T, 0, V, __VA_ARGS__)
 #define k2_tile(T, V, ...) k_tile_p(T, 1, V, __VA_ARGS__)
 
-KERN_DEFINE_TILE(tile_q4_k, k_tile, DT_Q4_K, 4)
-KERN_DEFINE_TILE(tile_q5_k, k_tile, DT_Q5_K, 4)
-KERN_DEFINE_TILE(tile_q6_k, k_tile, DT_Q6_K, 4)
-KERN_DEFINE_MATMUL(matmul_q4_k, tile_q4_k, 4)
-KERN_DEFINE_MATMUL(matmul_q5_k, tile_q5_k, 4)
-KERN_DEFINE_MATMUL(matmul_q6_k, tile_q6_k, 4)
-KERN_DEFINE_TILE(tile2_q4_k, k2_tile, DT_Q4_K, 4)
-KERN_DEFINE_TILE(tile2_q5_k, k2_tile, DT_Q5_K, 4)
-KERN_DEFINE_TILE(tile2_q6_k, k2_tile, DT_Q6_K, 4)
-KERN_DEFINE_MATMUL2(matmul2_q4_k, tile2_q4_k, 4)
-KERN_DEFINE_MATMUL2(matmul2_q5_k, tile2_q5_k, 4)
-KERN_DEFINE_MATMUL2(matmul2_q6_k, tile2_q6_k, 4)
+KERN_DEFINE_MATMULS(q4_k, k_tile, k2_tile, DT_Q4_K, 4)
+KERN_DEFINE_MATMULS(q5_k, k_tile, k2_tile, DT_Q5_K, 4)
+KERN_DEFINE_MATMULS(q6_k, k_tile, k2_tile, DT_Q6_K, 4)
 
 void kern_fill_k_avx2(kern_ops *ops)
 {
