@@ -200,6 +200,56 @@ KERN_INLINE void unit_dot(dtype t, int V, const wunit *u, const uint8_t *ab, int
     *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(u->dw, da), *acc);
 }
 
+/* A two-level pair (hi, lo rows of one activation) for the formats without
+ * a min term: both integer sums are scaled by their own activation scales
+ * and added before the one multiply by the weight scales,
+ *     acc += d_w * (S_hi * d_hi + S_lo * d_lo),
+ * with the four F16 activation scales converted together. */
+KERN_INLINE void unit_dot_pair(dtype t, const wunit *u, const uint8_t *ah, const uint8_t *al, int nb, __m512 *acc)
+{
+    const size_t abb = sizeof(block_q8_0), qoff = offsetof(block_q8_0, qs);
+    __m512i s[2];
+    const uint8_t *ab[2] = { ah, al };
+    uint16_t h[4] = { 0, 0, 0, 0 };
+#pragma GCC unroll 2
+    for (int l = 0; l < 2; l++) {
+        __m256i lo = _mm256_loadu_si256((const __m256i *)(ab[l] + qoff));
+        __m512i av = nb == 2 ? _mm512_inserti64x4(_mm512_castsi256_si512(lo),
+                                                  _mm256_loadu_si256((const __m256i *)(ab[l] + abb + qoff)), 1)
+                             : _mm512_zextsi256_si512(lo);
+        av = _mm512_mask_sub_epi8(av, u->neg, _mm512_setzero_si512(), av);
+        s[l] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u->u, av);
+        memcpy(&h[2 * l], ab[l], 2);
+        if (nb == 2)
+            memcpy(&h[2 * l + 1], ab[l] + abb, 2);
+    }
+    (void)t;
+    uint64_t h64;
+    memcpy(&h64, h, 8);
+    __m512 f = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)h64))); /* [dh0 dh1 dl0 dl1] */
+    const __m512i ih = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i il = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
+    __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(s[0]), _mm512_permutexvar_ps(ih, f));
+    x = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[1]), _mm512_permutexvar_ps(il, f), x);
+    *acc = _mm512_fmadd_ps(x, u->dw, *acc);
+}
+
+/* The V activation rows of one unit: pairs through unit_dot_pair where the
+ * format allows (P and no min term), else one row at a time. */
+KERN_INLINE void unit_dots(dtype t, int P, int V, const wunit *u, const uint8_t *a, size_t a_row_bytes, int nb,
+                           __m512 *acc, __m128 *accm)
+{
+    if (P && !has_min(t)) {
+#pragma GCC unroll 8
+        for (int v = 0; v + 1 < V; v += 2)
+            unit_dot_pair(t, u, a + (size_t)v * a_row_bytes, a + (size_t)(v + 1) * a_row_bytes, nb, &acc[v]);
+        return;
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < V; v++)
+        unit_dot(t, V, u, a + (size_t)v * a_row_bytes, nb, &acc[v], &accm[v]);
+}
+
 /* P = 1: two-level pairs (kern_matmul2_fn), rows v and v + 1 summed into
  * output v / 2 before the one reduction per row. */
 KERN_INLINE void q0_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
@@ -225,24 +275,17 @@ KERN_INLINE void q0_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, s
 #pragma GCC unroll 2
             for (int k = 0; k < 2; k++) {
                 wunit u = load_wunit(t, V, wr + (size_t)(b + 2 * k) * wbb, 2);
-#pragma GCC unroll 8
-                for (int v = 0; v < V; v++)
-                    unit_dot(t, V, &u, a + (size_t)v * a_row_bytes + (size_t)(b + 2 * k) * abb, 2, &acc[k % NA][v],
-                             &accm[v]);
+                unit_dots(t, P, V, &u, a + (size_t)(b + 2 * k) * abb, a_row_bytes, 2, acc[k % NA], accm);
             }
         }
         if (b + 2 <= nb) {
             wunit u = load_wunit(t, V, wr + (size_t)b * wbb, 2);
-#pragma GCC unroll 8
-            for (int v = 0; v < V; v++)
-                unit_dot(t, V, &u, a + (size_t)v * a_row_bytes + (size_t)b * abb, 2, &acc[0][v], &accm[v]);
+            unit_dots(t, P, V, &u, a + (size_t)b * abb, a_row_bytes, 2, acc[0], accm);
             b += 2;
         }
         if (b < nb) {
             wunit u = load_wunit(t, V, wr + (size_t)b * wbb, 1);
-#pragma GCC unroll 8
-            for (int v = 0; v < V; v++)
-                unit_dot(t, V, &u, a + (size_t)v * a_row_bytes + (size_t)b * abb, 1, &acc[0][v], &accm[v]);
+            unit_dots(t, P, V, &u, a + (size_t)b * abb, a_row_bytes, 1, acc[0], accm);
         }
         if (P) {
 #pragma GCC unroll 8
