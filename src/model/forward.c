@@ -40,8 +40,9 @@ enum {
     ATT_CHUNK = 32, /* tokens per attention work item in prefill */
     TILE_ROWS = 64, /* weight rows per matrix-product work item */
     WIDE_MIN_VECS = 16,              /* fewer vectors: the 8-bit kernels (no expansion to amortize);
-                                        r1-1.5b Q4_K_M, 2 threads: 12 tokens 48 tok/s two-level vs 40
-                                        wide, 16 tokens 45 vs 52-61 */
+                                        `bench -m r1-1.5b-q4_k_m -p 12|16 -n 0 -r 5`, 2 threads, with
+                                        this set to 4 / 24: 12 tokens 48 tok/s two-level vs 40 wide,
+                                        16 tokens 45 vs 52-61 */
     WIDE_CHUNK_BYTES = 384 * 1024,   /* expanded weight rows per thread: most of a 1 MiB L2 */
 };
 

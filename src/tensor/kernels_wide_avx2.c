@@ -6,8 +6,8 @@
  * accumulates, so a lane again holds one block's integer sum (layout in
  * kernels.h). Without AVX-512 there are 16 vector registers: a tile of
  * 3 weight rows x 2 activation rows keeps 6 integer and 6 float
- * accumulators (measured against 2x2, 1x4, 2x3, 2x4, 3x3 and 4x1 on one
- * core: 3x2 and 2x3 ~40 G multiply-adds/s, the others 28-33). After each half-panel the integer sums are scaled per lane
+ * accumulators (of seven shapes tried, 3x2 and 2x3 were the fastest, by
+ * about a quarter). After each half-panel the integer sums are scaled per lane
  * into the float accumulators, as in the AVX-512 version.
  */
 #include <immintrin.h>
