@@ -33,6 +33,10 @@ for isa in scalar avx2 avx512; do
         has "$isa $t decode line" "$TMP/out" "^bench=decode type=$t isa=$used threads=2 rows=40 cols=512 .*gbps=[0-9.]+ .*pct_bw=[0-9.]+"
         has "$isa $t prefill line" "$TMP/out" "^bench=prefill type=$t isa=$used threads=2 rows=40 cols=512 vecs=3 .*gops=[0-9.]+"
     done
+    for t in Q4_K Q8_0 Q6_K; do # integer types also on the 16-bit prompt path
+        has "$isa $t prefill16 line" "$TMP/out" "^bench=prefill16 type=$t isa=$used threads=2 rows=40 cols=512 vecs=3 .*gops=[0-9.]+"
+    done
+    if grep -q "^bench=prefill16 type=F16" "$TMP/out"; then bad "$isa: F16 has no wide path"; else ok; fi
 done
 
 "$BIN" bench "${small[@]}" --json >"$TMP/json" 2>/dev/null
@@ -40,7 +44,7 @@ if [ $? -eq 0 ]; then ok; else bad "--json run failed"; fi
 has "json starts an array" "$TMP/json" '^\[$'
 has "json ends the array" "$TMP/json" '^\]$'
 n_obj=$(grep -c '^  {"bench": ' "$TMP/json")
-if [ "$n_obj" -eq 11 ]; then ok; else bad "json: expected 11 objects (machine, membw, int8_peak, 4 x decode + prefill), got $n_obj"; fi
+if [ "$n_obj" -eq 14 ]; then ok; else bad "json: expected 14 objects (machine, membw, int8_peak, 4 x decode + prefill, 3 x prefill16), got $n_obj"; fi
 if command -v python3 >/dev/null; then
     if python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert isinstance(a,list) and all("bench" in o for o in a)' "$TMP/json"; then ok
     else bad "--json output is not a valid JSON array"; fi

@@ -18,7 +18,10 @@
  *        - decode: matrix x 1 vector through kern_matmul_pool, cycling over
  *          the copies; GB/s of weights streamed and % of the bandwidth;
  *        - prefill: matrix x V vectors (default 512); GOPS (2 per
- *          multiply-add) and % of the int8 ceiling.
+ *          multiply-add) and % of the int8 ceiling;
+ *        - prefill16 (integer types): the same on the wide path that the
+ *          default 16-bit mode uses for prompts (tensor/kernels_wide.c):
+ *          rows expanded to 16-bit integers and multiplied, both timed.
  * Output: one `key=value` line per result, or with --json one JSON array.
  * Exit status: 0 ok, 1 failure (no memory, mismatch), 2 bad usage.
  *
@@ -68,7 +71,8 @@ static void usage(FILE *out)
             "       localseek bench --memory [--messages N]  (retrieval time in a memory of N messages)\n"
             "\n"
             "  --kernels   memory bandwidth, int8 ceiling, and every weight type's decode (matrix x 1\n"
-            "              vector, GB/s) and prefill (matrix x V vectors, GOPS) on the selected path\n"
+            "              vector, GB/s) and prefill (matrix x V vectors, GOPS; prefill16: the 16-bit\n"
+            "              prompt path) on the selected path\n"
             "  -t N        threads (default: physical cores)\n"
             "  --json      one JSON array instead of key=value lines\n"
             "  --type      only these types (default: F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q4_K,Q5_K,Q6_K)\n"
@@ -246,6 +250,96 @@ static size_t membw_bytes(const bench_opts *o)
 }
 
 /* Returns 0, or 1 after printing why. */
+
+/* The wide path on the pool: every thread expands its share of the rows, an
+ * L2-sized chunk at a time, and multiplies them with all vectors, as the
+ * forward pass does for a prompt. */
+typedef struct {
+    const kern_ops *ops;
+    dtype t;
+    const uint8_t *w;
+    size_t w_row_bytes;
+    int64_t n_rows, n, n_vecs;
+    const uint8_t *a;
+    float *y;
+    uint8_t *buf;
+    size_t buf_bytes;
+} wide_job;
+
+static void wide_run(void *ctx, int ith, int nth)
+{
+    wide_job *j = ctx;
+    long r0, r1;
+    pool_share((long)j->n_rows, ith, nth, &r0, &r1);
+    kern_wide_rows(j->ops, j->t, j->w, j->w_row_bytes, j->n, r0, r1 - r0, j->a, j->n_vecs, j->y, j->n_rows,
+                   j->buf + (size_t)ith * j->buf_bytes, j->buf_bytes);
+}
+
+/* bench=prefill16: activations rounded to 16 bits (not timed, as in the
+ * prefill line), weights expanded and multiplied (timed); checked first
+ * against the scalar path's wide product on a few rows. */
+static int bench_wide(pool *p, const kern_ops *ops, dtype t, const uint8_t *w, size_t row_bytes, int64_t rows,
+                      int64_t cols, const float *x, int64_t vecs, float *y, double peak_gops, const bench_opts *o,
+                      emitter *em)
+{
+    size_t wrb = kern_wide_row_bytes(cols), buf_bytes = 384 * 1024;
+    if (buf_bytes < wrb)
+        buf_bytes = wrb;
+    int nth = pool_size(p);
+    uint8_t *a = ls_malloc_aligned(wrb * (size_t)vecs, 64), *buf = ls_malloc_aligned(buf_bytes * (size_t)nth, 64);
+    float *yref = ls_malloc(sizeof(float) * (size_t)vecs * 8);
+    int rc = 0;
+    if (!a || !buf || !yref) {
+        fprintf(stderr, "localseek bench: no memory for the %s wide benchmark\n", dtype_name(t));
+        rc = 1;
+        goto done;
+    }
+    for (int64_t v = 0; v < vecs; v++)
+        kern_wide_quantize(x + v * cols, cols, a + (size_t)v * wrb);
+    wide_job j = { .ops = ops, .t = t, .w = w, .w_row_bytes = row_bytes, .n_rows = rows, .n = cols,
+                   .n_vecs = vecs, .a = a, .y = y, .buf = buf, .buf_bytes = buf_bytes };
+    pool_run(p, wide_run, &j);
+    int64_t nchk = rows < 8 ? rows : 8;
+    kern_wide_rows(kern_get_isa(KERN_SCALAR), t, w, row_bytes, cols, 0, nchk, a, vecs, yref, nchk, buf, buf_bytes);
+    for (int64_t r = 0; r < nchk; r++)
+        for (int64_t v = 0; v < vecs; v++) {
+            float got = y[v * rows + r], want = yref[v * nchk + r];
+            if (!(fabsf(got - want) <= 1e-4f * (fabsf(want) + 1.0f))) {
+                fprintf(stderr, "localseek bench: %s %s wide prefill differs from the scalar path: row %lld vector "
+                        "%lld: %g vs %g\n", ops->name, dtype_name(t), (long long)r, (long long)v, got, want);
+                rc = 1;
+                goto done;
+            }
+        }
+    double best = INFINITY, t_start = plat_now_s();
+    for (int rep = 0; rep < (o->quick ? 1 : 5) && (rep < 1 || plat_now_s() - t_start < 2.0); rep++) {
+        double t0 = plat_now_s();
+        pool_run(p, wide_run, &j);
+        double dt = plat_now_s() - t0;
+        best = dt < best ? dt : best;
+    }
+    double gops = 2.0 * (double)rows * (double)cols * (double)vecs / best * 1e-9;
+    result q = { 0 };
+    add_field(&q, false, "bench", "prefill16");
+    add_field(&q, false, "type", "%s", dtype_name(t));
+    add_field(&q, false, "isa", "%s", ops->name);
+    add_field(&q, true, "threads", "%d", nth);
+    add_field(&q, true, "rows", "%lld", (long long)rows);
+    add_field(&q, true, "cols", "%lld", (long long)cols);
+    add_field(&q, true, "vecs", "%lld", (long long)vecs);
+    add_field(&q, true, "ms", "%.3f", best * 1e3);
+    add_field(&q, true, "gops", "%.1f", gops);
+    add_field(&q, true, "vecs_per_s", "%.1f", (double)vecs / best);
+    if (peak_gops > 0)
+        add_field(&q, true, "pct_int8_peak", "%.1f", 100.0 * gops / peak_gops);
+    emit(em, &q);
+done:
+    ls_free(a);
+    ls_free(buf);
+    ls_free(yref);
+    return rc;
+}
+
 static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t, double peak_gops,
                       emitter *em)
 {
@@ -376,6 +470,9 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
             add_field(&q, true, "pct_int8_peak", "%.1f", 100.0 * gops / peak_gops);
         emit(em, &q);
     }
+    /* ---- prefill on the wide path (16-bit activations): check, then time ---- */
+    if (vecs > 0 && kern_wide_supports(t) && cols % 32 == 0)
+        rc = bench_wide(p, ops, t, w, row_bytes, rows, cols, x, vecs, y, peak_gops, o, em);
 done:
     ls_free(w);
     ls_free(x);

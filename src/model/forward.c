@@ -358,21 +358,6 @@ static bool use_wide(const mm_job *j)
     return true;
 }
 
-/* Rows [r0, r0 + nr) of w times all wide activation rows, through this
- * thread's expansion buffer. */
-static void wide_rows(fwd_ctx *c, int ith, const model_mat *w, int64_t n, int64_t r0, int64_t nr, int64_t n_vecs,
-                      float *y, int64_t ys)
-{
-    size_t wrb = kern_wide_row_bytes(n);
-    int64_t fit = (int64_t)(c->wide_chunk / wrb) / 4 * 4; /* >= 4 by wide_chunk_for */
-    uint8_t *buf = c->wide_w + (size_t)ith * c->wide_chunk;
-    for (int64_t r = r0; r < r0 + nr; r += fit) {
-        int64_t rows = r0 + nr - r < fit ? r0 + nr - r : fit;
-        for (int64_t i = 0; i < rows; i++)
-            c->ops->wide_expand(w->type, (const uint8_t *)w->data + (size_t)(r + i) * w->row_bytes, n, buf + i * wrb);
-        c->ops->gemm16(kern_wide_panels(n), buf, wrb, rows, c->act, wrb, n_vecs, y + r, ys);
-    }
-}
 
 static void mm_worker(void *ctx, int ith, int nth)
 {
@@ -423,7 +408,8 @@ static void mm_worker(void *ctx, int ith, int nth)
             int64_t r0 = tile * TILE_ROWS, nr = w->n_rows - r0 < TILE_ROWS ? w->n_rows - r0 : TILE_ROWS;
             const uint8_t *wr = (const uint8_t *)w->data + (size_t)r0 * w->row_bytes;
             if (wide) {
-                wide_rows(c, ith, w, j->n, r0, nr, j->n_vecs, y, ys);
+                kern_wide_rows(ops, w->type, w->data, w->row_bytes, j->n, r0, nr, c->act, j->n_vecs, y, ys,
+                               c->wide_w + (size_t)ith * c->wide_chunk, c->wide_chunk);
                 continue;
             }
             if (!two_level) {

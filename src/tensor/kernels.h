@@ -189,6 +189,16 @@ void kern_wide_quantize(const float *x, int64_t n, void *dst);
  * reference; kern_ops.wide_expand gives the same bytes faster. */
 void kern_wide_expand(dtype t, const void *w, int64_t n, void *dst);
 
+/* Rows [r0, r0 + nr) of a weight matrix of type t (kern_wide_supports)
+ * times n_vecs wide activation rows a (kern_wide_row_bytes(n) apart):
+ *   y[v * y_stride + r] for r0 <= r < r0 + nr,
+ * expanding the rows a chunk at a time into buf (buf_bytes, at least one
+ * expanded row; a few hundred KiB keeps a chunk in L2). Single-threaded:
+ * callers split the rows. */
+void kern_wide_rows(const kern_ops *ops, dtype t, const void *w, size_t w_row_bytes, int64_t n, int64_t r0,
+                    int64_t nr, const void *a, int64_t n_vecs, float *y, int64_t y_stride, void *buf,
+                    size_t buf_bytes);
+
 /* Fills one row (n elements of type t) with random but valid data — finite
  * F16 scales of a realistic size, arbitrary quants — from the xorshift state
  * *seed (non-zero). For tests and benchmarks, which need weights without a

@@ -33,6 +33,7 @@
  * Owns: the layout, kern_wide_quantize, kern_wide_expand, the scalar product.
  * The SIMD products are in kernels_wide_avx2.c / kernels_wide_avx512.c.
  */
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -262,6 +263,23 @@ void kern_wide_run_tiles(kern_wide_tile_fn tile, int tr, int tv, int64_t n_panel
             tile(R, V, n_panels, (const uint8_t *)w + (size_t)r0 * w_row_bytes, w_row_bytes,
                  (const uint8_t *)a + (size_t)v0 * a_row_bytes, a_row_bytes, y + v0 * y_stride + r0, y_stride);
         }
+    }
+}
+
+void kern_wide_rows(const kern_ops *ops, dtype t, const void *w, size_t w_row_bytes, int64_t n, int64_t r0,
+                    int64_t nr, const void *a, int64_t n_vecs, float *y, int64_t y_stride, void *buf,
+                    size_t buf_bytes)
+{
+    size_t wrb = kern_wide_row_bytes(n);
+    int64_t fit = (int64_t)(buf_bytes / wrb);
+    if (fit >= 4)
+        fit = fit / 4 * 4; /* whole register tiles */
+    assert(fit >= 1);
+    for (int64_t r = r0; r < r0 + nr; r += fit) {
+        int64_t rows = r0 + nr - r < fit ? r0 + nr - r : fit;
+        for (int64_t i = 0; i < rows; i++)
+            ops->wide_expand(t, (const uint8_t *)w + (size_t)(r + i) * w_row_bytes, n, (uint8_t *)buf + i * wrb);
+        ops->gemm16(kern_wide_panels(n), buf, wrb, rows, a, wrb, n_vecs, y + r, y_stride);
     }
 }
 
