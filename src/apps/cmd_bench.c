@@ -251,6 +251,28 @@ static size_t membw_bytes(const bench_opts *o)
 
 /* Returns 0, or 1 after printing why. */
 
+/* One prefill result line: a rows x cols matrix times vecs vectors in best
+ * seconds; the % of the int8 ceiling when peak_gops > 0. */
+static void emit_prefill(emitter *em, const char *bench, const char *type, const kern_ops *ops, int threads,
+                         int64_t rows, int64_t cols, int64_t vecs, double best, double peak_gops)
+{
+    double gops = 2.0 * (double)rows * (double)cols * (double)vecs / best * 1e-9;
+    result q = { 0 };
+    add_field(&q, false, "bench", "%s", bench);
+    add_field(&q, false, "type", "%s", type);
+    add_field(&q, false, "isa", "%s", ops->name);
+    add_field(&q, true, "threads", "%d", threads);
+    add_field(&q, true, "rows", "%lld", (long long)rows);
+    add_field(&q, true, "cols", "%lld", (long long)cols);
+    add_field(&q, true, "vecs", "%lld", (long long)vecs);
+    add_field(&q, true, "ms", "%.3f", best * 1e3);
+    add_field(&q, true, "gops", "%.1f", gops);
+    add_field(&q, true, "vecs_per_s", "%.1f", (double)vecs / best);
+    if (peak_gops > 0)
+        add_field(&q, true, "pct_int8_peak", "%.1f", 100.0 * gops / peak_gops);
+    emit(em, &q);
+}
+
 /* The wide path on the pool: every thread expands its share of the rows, an
  * L2-sized chunk at a time, and multiplies them with all vectors, as the
  * forward pass does for a prompt. */
@@ -318,21 +340,7 @@ static int bench_wide(pool *p, const kern_ops *ops, dtype t, const uint8_t *w, s
         double dt = plat_now_s() - t0;
         best = dt < best ? dt : best;
     }
-    double gops = 2.0 * (double)rows * (double)cols * (double)vecs / best * 1e-9;
-    result q = { 0 };
-    add_field(&q, false, "bench", "prefill16");
-    add_field(&q, false, "type", "%s", dtype_name(t));
-    add_field(&q, false, "isa", "%s", ops->name);
-    add_field(&q, true, "threads", "%d", nth);
-    add_field(&q, true, "rows", "%lld", (long long)rows);
-    add_field(&q, true, "cols", "%lld", (long long)cols);
-    add_field(&q, true, "vecs", "%lld", (long long)vecs);
-    add_field(&q, true, "ms", "%.3f", best * 1e3);
-    add_field(&q, true, "gops", "%.1f", gops);
-    add_field(&q, true, "vecs_per_s", "%.1f", (double)vecs / best);
-    if (peak_gops > 0)
-        add_field(&q, true, "pct_int8_peak", "%.1f", 100.0 * gops / peak_gops);
-    emit(em, &q);
+    emit_prefill(em, "prefill16", dtype_name(t), ops, nth, rows, cols, vecs, best, peak_gops);
 done:
     ls_free(a);
     ls_free(buf);
@@ -454,21 +462,7 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
             double dt = plat_now_s() - t0;
             best = dt < best ? dt : best;
         }
-        double gops = 2.0 * (double)rows * (double)cols * (double)vecs / best * 1e-9;
-        result q = { 0 };
-        add_field(&q, false, "bench", "prefill");
-        add_field(&q, false, "type", "%s", tn);
-        add_field(&q, false, "isa", "%s", ops->name);
-        add_field(&q, true, "threads", "%d", pool_size(p));
-        add_field(&q, true, "rows", "%lld", (long long)rows);
-        add_field(&q, true, "cols", "%lld", (long long)cols);
-        add_field(&q, true, "vecs", "%lld", (long long)vecs);
-        add_field(&q, true, "ms", "%.3f", best * 1e3);
-        add_field(&q, true, "gops", "%.1f", gops);
-        add_field(&q, true, "vecs_per_s", "%.1f", (double)vecs / best);
-        if (!float_act && peak_gops > 0)
-            add_field(&q, true, "pct_int8_peak", "%.1f", 100.0 * gops / peak_gops);
-        emit(em, &q);
+        emit_prefill(em, "prefill", tn, ops, pool_size(p), rows, cols, vecs, best, float_act ? 0.0 : peak_gops);
     }
     /* ---- prefill on the wide path (16-bit activations): check, then time ---- */
     if (vecs > 0 && kern_wide_supports(t) && cols % 32 == 0)
