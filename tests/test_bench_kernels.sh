@@ -37,6 +37,15 @@ for isa in scalar avx2 avx512; do
         has "$isa $t prefill16 line" "$TMP/out" "^bench=prefill16 type=$t isa=$used threads=2 rows=40 cols=512 vecs=3 .*gops=[0-9.]+"
     done
     if grep -q "^bench=prefill16 type=F16" "$TMP/out"; then bad "$isa: F16 has no wide path"; else ok; fi
+    # two-level decode where the path has a two-level kernel (AVX2, AVX-512), never for float weights
+    for t in Q4_K Q8_0 Q6_K; do
+        if [ "$used" = scalar ]; then
+            if grep -q "^bench=decode2 type=$t" "$TMP/out"; then bad "scalar has no two-level kernel"; else ok; fi
+        else
+            has "$isa $t decode2 line" "$TMP/out" "^bench=decode2 type=$t isa=$used threads=2 rows=40 cols=512 .*gbps=[0-9.]+ .*pct_bw=[0-9.]+"
+        fi
+    done
+    if grep -q "^bench=decode2 type=F16" "$TMP/out"; then bad "$isa: F16 has no two-level decode"; else ok; fi
 done
 
 "$BIN" bench "${small[@]}" --json >"$TMP/json" 2>/dev/null
@@ -44,7 +53,11 @@ if [ $? -eq 0 ]; then ok; else bad "--json run failed"; fi
 has "json starts an array" "$TMP/json" '^\[$'
 has "json ends the array" "$TMP/json" '^\]$'
 n_obj=$(grep -c '^  {"bench": ' "$TMP/json")
-if [ "$n_obj" -eq 14 ]; then ok; else bad "json: expected 14 objects (machine, membw, int8_peak, 4 x decode + prefill, 3 x prefill16), got $n_obj"; fi
+json_want=14 # machine, membw, int8_peak, 4 x decode + prefill, 3 x prefill16
+if [ "$(LOCALSEEK_CPU= "$BIN" bench --kernels --quick --type Q4_K --rows 40 --cols 512 --vecs 3 -t 2 2>/dev/null | grep -c '^bench=decode2')" -eq 1 ]; then
+    json_want=17 # and 3 x decode2 where the path has two-level kernels
+fi
+if [ "$n_obj" -eq "$json_want" ]; then ok; else bad "json: expected $json_want objects, got $n_obj"; fi
 if command -v python3 >/dev/null; then
     if python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert isinstance(a,list) and all("bench" in o for o in a)' "$TMP/json"; then ok
     else bad "--json output is not a valid JSON array"; fi

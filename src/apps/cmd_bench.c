@@ -17,6 +17,8 @@
  *          sample of rows (a mismatch aborts the benchmark);
  *        - decode: matrix x 1 vector through kern_matmul_pool, cycling over
  *          the copies; GB/s of weights streamed and % of the bandwidth;
+ *        - decode2 (paths with two-level kernels): the same with the vector
+ *          in two 8-bit levels, as the default 16-bit mode decodes;
  *        - prefill: matrix x V vectors (default 512); GOPS (2 per
  *          multiply-add) and % of the int8 ceiling;
  *        - prefill16 (integer types): the same on the wide path that the
@@ -251,6 +253,141 @@ static size_t membw_bytes(const bench_opts *o)
 
 /* Returns 0, or 1 after printing why. */
 
+/* One decode sweep target: the matrix (copy c) times one vector. */
+typedef struct {
+    pool *p;
+    const kern_ops *ops;
+    dtype t;
+    const uint8_t *w;
+    size_t mat_bytes, row_bytes, act_row;
+    int64_t rows, cols;
+    const float *x;
+    float *y;
+    void *scratch;
+    const uint8_t *a2; /* decode2: the (hi, lo) activation rows */
+} decode_ctx;
+
+static void decode_one(void *ctx, int c)
+{
+    decode_ctx *d = ctx;
+    kern_matmul_pool(d->p, d->t, d->w + d->mat_bytes * (size_t)c, d->row_bytes, d->rows, d->cols, d->x, d->cols, 1,
+                     d->y, d->rows, d->scratch, d->act_row);
+}
+
+/* Two-level decode on the pool: each thread its share of the rows. */
+typedef struct {
+    const decode_ctx *d;
+    const uint8_t *w;
+} decode2_job;
+
+static void decode2_run(void *ctx, int ith, int nth)
+{
+    decode2_job *j = ctx;
+    const decode_ctx *d = j->d;
+    long r0, r1;
+    pool_share((long)d->rows, ith, nth, &r0, &r1);
+    d->ops->matmul2[d->t](d->cols, j->w + (size_t)r0 * d->row_bytes, d->row_bytes, r1 - r0, d->a2, d->act_row, 2,
+                          d->y + r0, d->rows);
+}
+
+static void decode2_one(void *ctx, int c)
+{
+    decode_ctx *d = ctx;
+    decode2_job j = { .d = d, .w = d->w + d->mat_bytes * (size_t)c };
+    pool_run(d->p, decode2_run, &j);
+}
+
+/* Sweeps over the n_copies copies (at least 5, or 2 with --quick, and at
+ * least a second): seconds per matrix, best and median. */
+static void time_sweeps(void (*one)(void *ctx, int c), void *ctx, int n_copies, bool quick, double *t_best,
+                        double *t_med)
+{
+    enum { MAX_SWEEPS = 64 };
+    double sweep_s[MAX_SWEEPS];
+    int n_sweeps = 0;
+    double t_start = plat_now_s();
+    const int min_sweeps = quick ? 2 : 5;
+    const double min_s = quick ? 0.0 : 1.0;
+    while (n_sweeps < MAX_SWEEPS && (n_sweeps < min_sweeps || plat_now_s() - t_start < min_s)) {
+        double t0 = plat_now_s();
+        for (int c = 0; c < n_copies; c++)
+            one(ctx, c);
+        sweep_s[n_sweeps++] = (plat_now_s() - t0) / n_copies;
+    }
+    ls_sort_doubles(sweep_s, (size_t)n_sweeps);
+    *t_best = sweep_s[0];
+    *t_med = sweep_s[n_sweeps / 2];
+}
+
+static void emit_decode(emitter *em, const char *bench, const char *type, const kern_ops *ops, int threads,
+                        int64_t rows, int64_t cols, size_t mat_bytes, int n_copies, double t_best, double t_med,
+                        double bw_gbps)
+{
+    double gbps = (double)mat_bytes / t_med * 1e-9, gbps_best = (double)mat_bytes / t_best * 1e-9;
+    result r = { 0 };
+    add_field(&r, false, "bench", "%s", bench);
+    add_field(&r, false, "type", "%s", type);
+    add_field(&r, false, "isa", "%s", ops->name);
+    add_field(&r, true, "threads", "%d", threads);
+    add_field(&r, true, "rows", "%lld", (long long)rows);
+    add_field(&r, true, "cols", "%lld", (long long)cols);
+    add_field(&r, true, "weight_mib", "%.2f", (double)mat_bytes / 1048576.0);
+    add_field(&r, true, "copies", "%d", n_copies);
+    add_field(&r, true, "stream_mib", "%.1f", (double)mat_bytes * n_copies / 1048576.0);
+    add_field(&r, true, "us_median", "%.1f", t_med * 1e6);
+    add_field(&r, true, "us_best", "%.1f", t_best * 1e6);
+    add_field(&r, true, "gbps", "%.2f", gbps);
+    add_field(&r, true, "gbps_best", "%.2f", gbps_best);
+    add_field(&r, true, "membw_gbps", "%.2f", bw_gbps);
+    add_field(&r, true, "pct_bw", "%.1f", bw_gbps > 0 ? 100.0 * gbps_best / bw_gbps : 0.0);
+    emit(em, &r);
+}
+
+/* bench=decode2: the matrix times one activation in two 8-bit levels, as
+ * the default 16-bit mode decodes (the lo row here is the vector / 256, a
+ * stand-in with the real one's size; the cost does not depend on values).
+ * Checked first against matmul of both rows added. */
+static int bench_decode2(decode_ctx *d, int n_copies, const bench_opts *o, emitter *em, double bw_gbps)
+{
+    const char *tn = dtype_name(d->t);
+    dtype at = dtype_get((uint32_t)d->t)->dot_type;
+    uint8_t *a2 = ls_malloc_aligned(2 * d->act_row, 64);
+    float *lo = ls_malloc(sizeof(float) * (size_t)d->cols), *y2 = ls_malloc(sizeof(float) * 2 * 64);
+    int rc = 0;
+    if (!a2 || !lo || !y2) {
+        fprintf(stderr, "localseek bench: no memory for the %s two-level benchmark\n", tn);
+        rc = 1;
+        goto done;
+    }
+    for (int64_t i = 0; i < d->cols; i++)
+        lo[i] = d->x[i] / 256.0f;
+    d->ops->quantize[at](d->x, a2, d->cols);
+    d->ops->quantize[at](lo, a2 + d->act_row, d->cols);
+    d->a2 = a2;
+    decode2_one(d, 0);
+    int64_t nchk = d->rows < 64 ? d->rows : 64;
+    d->ops->matmul[d->t](d->cols, d->w, d->row_bytes, nchk, a2, d->act_row, 2, y2, 64);
+    for (int64_t r = 0; r < nchk; r++) {
+        float want = y2[r] + y2[64 + r], got = d->y[r];
+        if (!(fabsf(got - want) <= 1e-4f * (fabsf(want) + 1.0f))) {
+            fprintf(stderr, "localseek bench: %s %s two-level decode differs from matmul + add: row %lld: %g vs %g\n",
+                    d->ops->name, tn, (long long)r, got, want);
+            rc = 1;
+            goto done;
+        }
+    }
+    double t_best, t_med;
+    time_sweeps(decode2_one, d, n_copies, o->quick, &t_best, &t_med);
+    emit_decode(em, "decode2", tn, d->ops, pool_size(d->p), d->rows, d->cols, d->mat_bytes, n_copies, t_best, t_med,
+                bw_gbps);
+done:
+    d->a2 = NULL;
+    ls_free(a2);
+    ls_free(lo);
+    ls_free(y2);
+    return rc;
+}
+
 /* One prefill result line: a rows x cols matrix times vecs vectors in best
  * seconds; the % of the int8 ceiling when peak_gops > 0. */
 static void emit_prefill(emitter *em, const char *bench, const char *type, const kern_ops *ops, int threads,
@@ -403,44 +540,23 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
         rc = 1;
         goto done;
     }
-    enum { MAX_SWEEPS = 64 };
-    double sweep_s[MAX_SWEEPS];
-    int n_sweeps = 0;
-    double t_start = plat_now_s();
-    const int min_sweeps = o->quick ? 2 : 5;
-    const double min_s = o->quick ? 0.0 : 1.0;
-    while (n_sweeps < MAX_SWEEPS && (n_sweeps < min_sweeps || plat_now_s() - t_start < min_s)) {
-        double t0 = plat_now_s();
-        for (int c = 0; c < n_copies; c++)
-            kern_matmul_pool(p, t, w + mat_bytes * (size_t)c, row_bytes, rows, cols, x, cols, 1, y, rows, scratch,
-                             act_row);
-        sweep_s[n_sweeps++] = (plat_now_s() - t0) / n_copies;
-    }
-    ls_sort_doubles(sweep_s, (size_t)n_sweeps);
-    double t_best = sweep_s[0], t_med = sweep_s[n_sweeps / 2];
-    double gbps = (double)mat_bytes / t_med * 1e-9, gbps_best = (double)mat_bytes / t_best * 1e-9;
+    decode_ctx dc = { .p = p, .ops = ops, .t = t, .w = w, .mat_bytes = mat_bytes, .row_bytes = row_bytes,
+                      .rows = rows, .cols = cols, .x = x, .y = y, .scratch = scratch, .act_row = act_row };
+    double t_best, t_med;
+    time_sweeps(decode_one, &dc, n_copies, o->quick, &t_best, &t_med);
     /* Memory bandwidth of shared machines drifts from second to second, so
      * the reference is measured right here, beside the kernel, and the
      * best-of figures are compared (each is the least disturbed run). */
     membw_result bw_here;
     double bw_gbps = membw_measure(p, membw_bytes(o), o->quick ? 2 : 5, &bw_here) == LS_OK ? bw_here.best_gbps : 0.0;
-    result r = { 0 };
-    add_field(&r, false, "bench", "decode");
-    add_field(&r, false, "type", "%s", tn);
-    add_field(&r, false, "isa", "%s", ops->name);
-    add_field(&r, true, "threads", "%d", pool_size(p));
-    add_field(&r, true, "rows", "%lld", (long long)rows);
-    add_field(&r, true, "cols", "%lld", (long long)cols);
-    add_field(&r, true, "weight_mib", "%.2f", (double)mat_bytes / 1048576.0);
-    add_field(&r, true, "copies", "%d", n_copies);
-    add_field(&r, true, "stream_mib", "%.1f", (double)mat_bytes * n_copies / 1048576.0);
-    add_field(&r, true, "us_median", "%.1f", t_med * 1e6);
-    add_field(&r, true, "us_best", "%.1f", t_best * 1e6);
-    add_field(&r, true, "gbps", "%.2f", gbps);
-    add_field(&r, true, "gbps_best", "%.2f", gbps_best);
-    add_field(&r, true, "membw_gbps", "%.2f", bw_gbps);
-    add_field(&r, true, "pct_bw", "%.1f", bw_gbps > 0 ? 100.0 * gbps_best / bw_gbps : 0.0);
-    emit(em, &r);
+    emit_decode(em, "decode", tn, ops, pool_size(p), rows, cols, mat_bytes, n_copies, t_best, t_med, bw_gbps);
+
+    /* ---- decode with two-level activations (the default 16-bit mode) ---- */
+    if (ops->matmul2[t] && !float_act) {
+        rc = bench_decode2(&dc, n_copies, o, em, bw_gbps);
+        if (rc)
+            goto done;
+    }
 
     /* ---- prefill: check, then time ---- */
     if (vecs > 0) {
@@ -454,7 +570,7 @@ static int bench_type(const bench_opts *o, pool *p, const kern_ops *ops, dtype t
             goto done;
         }
         double best = INFINITY;
-        t_start = plat_now_s();
+        double t_start = plat_now_s();
         for (int rep = 0; rep < (o->quick ? 1 : 5) && (rep < 1 || plat_now_s() - t_start < 2.0); rep++) {
             double t0 = plat_now_s();
             kern_matmul_pool(p, t, w, row_bytes, rows, cols, x, cols, vecs, y, rows, scratch,
