@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "tensor/kernels_internal.h"
+#include "tensor/kernels_wide_simd.h"
 
 enum { TR = 4, TV = 4 };
 
@@ -120,13 +121,8 @@ static inline void store_half_panel(kern_wide_panel *p, int h, const __m512i b[8
     }
 }
 
-static inline void store_half_factors(kern_wide_panel *p, int h, __m256 ws, __m256 wm)
-{
-    _mm256_storeu_ps(p->scale + 8 * h, ws);
-    _mm256_storeu_ps(p->sum + 8 * h, wm);
-}
-
-/* Eight blocks (256 weights) starting at block index b0 (a multiple of 8). */
+/* Eight blocks (256 weights) starting at block index b0 (a multiple of 8):
+ * their integers here, their factors by wide_store_factors8. */
 static void expand8(dtype t, const uint8_t *row, int64_t b0, kern_wide_panel *panels)
 {
     kern_wide_panel *p = &panels[b0 / KERN_WIDE_LANES];
@@ -139,13 +135,6 @@ static void expand8(dtype t, const uint8_t *row, int64_t b0, kern_wide_panel *pa
             b[2 * c] = _mm512_and_si512(z, _mm512_set1_epi16(0x0F));
             b[2 * c + 1] = _mm512_srli_epi16(z, 4);
         }
-        uint64_t sc, m;
-        kern_k_scales64(sb->scales, &sc, &m);
-        __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc)));
-        __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m)));
-        store_half_panel(p, h, b);
-        store_half_factors(p, h, _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(sb->d)), scf),
-                           _mm256_mul_ps(_mm256_set1_ps(-_cvtsh_ss(sb->dmin)), mf));
     } else if (t == DT_Q6_K) {
         const block_q6_k *sb = (const block_q6_k *)row + b0 / 8;
         const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
@@ -168,29 +157,20 @@ static void expand8(dtype t, const uint8_t *row, int64_t b0, kern_wide_panel *pa
                 b[s] = _mm512_mullo_epi16(v, scv);
             }
         }
-        store_half_panel(p, h, b);
-        store_half_factors(p, h, _mm256_set1_ps(_cvtsh_ss(sb->d)), _mm256_setzero_ps());
     } else if (t == DT_Q8_0) {
         const block_q8_0 *bl = (const block_q8_0 *)row + b0;
-        float d[8];
-        for (int s = 0; s < 8; s++) {
+        for (int s = 0; s < 8; s++)
             b[s] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)bl[s].qs));
-            d[s] = _cvtsh_ss(bl[s].d);
-        }
-        store_half_panel(p, h, b);
-        store_half_factors(p, h, _mm256_loadu_ps(d), _mm256_setzero_ps());
     } else { /* DT_Q4_0 */
         const block_q4_0 *bl = (const block_q4_0 *)row + b0;
-        float d[8];
         for (int s = 0; s < 8; s++) {
             __m256i z = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)bl[s].qs));
             __m256i lo = _mm256_and_si256(z, _mm256_set1_epi16(0x0F)), hi = _mm256_srli_epi16(z, 4);
             b[s] = _mm512_sub_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi16(8));
-            d[s] = _cvtsh_ss(bl[s].d);
         }
-        store_half_panel(p, h, b);
-        store_half_factors(p, h, _mm256_loadu_ps(d), _mm256_setzero_ps());
     }
+    store_half_panel(p, h, b);
+    wide_store_factors8(t, row, b0, p, h);
 }
 
 static void expand(dtype t, const void *w, int64_t n, void *dst)
