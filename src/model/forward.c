@@ -358,7 +358,6 @@ static bool use_wide(const mm_job *j)
     return true;
 }
 
-
 static void mm_worker(void *ctx, int ith, int nth)
 {
     mm_job *j = ctx;
