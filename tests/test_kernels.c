@@ -554,10 +554,60 @@ static void test_matmul(void)
 /* Two-level pairs                                                           */
 /* ======================================================================== */
 
-/* matmul2 (rows of activations in (hi, lo) pairs, output = their sum) equals
- * matmul over all rows with each pair added, up to the order of the float
- * additions: both sum the same exact block integers, so the bound is the
- * SIMD-vs-scalar one over both rows, (2 * nb + 32) * 2u * (S_hi + S_lo). */
+/* kern_quantize2, every path and activation type: the two levels together
+ * represent each activation to within 1/400 of its block's 8-bit step
+ * amax/127 (the lo step is ~1/254 of it in the generic form, 1/256 in the
+ * AVX-512 pair form; 1/400 leaves room for the F16 rounding of the Q8_0/Q8_1
+ * scales, which can make a residual up to ~0.56 steps). An F16 scale also
+ * has an absolute floor: below 2^-14 it keeps steps of 2^-24, so the lo
+ * level of a 32-block with tiny values may be off by up to 127 of those. */
+static void test_quantize2(void)
+{
+    const dtype ats[] = { DT_Q8_0, DT_Q8_1, DT_Q8_K };
+    const int64_t n = 1024;
+    float *x = ls_malloc(sizeof(float) * n), *back = ls_malloc(sizeof(float) * n);
+    uint8_t *a = ls_malloc(2 * dtype_row_bytes(DT_Q8_0, n) + 2 * dtype_row_bytes(DT_Q8_K, n));
+    int checked = 0;
+    for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+        const kern_ops *ops = kern_get_isa((kern_isa)isa);
+        if (!ops)
+            continue;
+        for (int k = 0; k < 3; k++) {
+            dtype at = ats[k];
+            const int be = dtype_get(at)->block_elems;
+            for (int round = 0; round < 4; round++) {
+                random_activations(x, n);
+                if (round == 1)
+                    memset(x, 0, sizeof(float) * 64); /* all-zero blocks */
+                kern_quantize2(ops, at, x, n, a);
+                kern_dequantize2(ops, at, a, n, back);
+                int bad = 0;
+                for (int64_t b0 = 0; b0 < n; b0 += be) {
+                    double amax = 0.0;
+                    for (int i = 0; i < be; i++)
+                        amax = fmax(amax, fabs(x[b0 + i]));
+                    double floor16 = at == DT_Q8_K ? 0.0 : 127.0 * ldexp(1.0, -24);
+                    for (int i = 0; i < be; i++)
+                        if (!(fabs((double)back[b0 + i] - x[b0 + i]) <= amax / 127.0 / 400.0 + floor16 + 1e-30))
+                            bad++;
+                }
+                CHECK(bad == 0, "%s %s two-level form: %d of %lld values off by more than 1/400 of a step", ops->name,
+                      dtype_name(at), bad, (long long)n);
+                checked++;
+            }
+        }
+    }
+    ls_free(x);
+    ls_free(back);
+    ls_free(a);
+    printf("quantize2: %d path/type/data cases checked\n", checked);
+}
+
+/* matmul2 (activation rows in pairs written by kern_quantize2, output = the
+ * product with the whole pair) equals the exact product of the dequantized
+ * weights with what kern_dequantize2 reads back, within the float rounding
+ * of the SIMD-vs-scalar bound over both levels, (2 * nb + 32) * 2u * S * 2,
+ * plus for Q4_1/Q5_1 the F16 rounding of each level's s. */
 static void test_matmul2(void)
 {
     int checked = 0;
@@ -572,46 +622,43 @@ static void test_matmul2(void)
             const int64_t n = block_elems(t) == 256 ? 1536 : 1536 + 32 * 3, rows = 37;
             const int pairs[] = { 1, 2, 5 };
             for (int k = 0; k < 3; k++) {
-                int nv = 2 * pairs[k];
+                int np = pairs[k];
                 size_t wrb = dtype_row_bytes(t, n), arb = kern_act_row_bytes(t, n);
-                uint8_t *w = ls_malloc(wrb * rows), *a = ls_malloc(arb * (size_t)nv);
-                float *x = ls_malloc((size_t)n * sizeof(float));
-                float *y1 = ls_malloc(sizeof(float) * (size_t)rows * nv), *y2 = ls_malloc(sizeof(float) * rows * nv / 2);
-                double *wd = ls_malloc(sizeof(double) * (size_t)n), *ad = ls_malloc(sizeof(double) * (size_t)n);
+                uint8_t *w = ls_malloc(wrb * rows), *a = ls_malloc(2 * arb * (size_t)np);
+                float *x = ls_malloc((size_t)n * sizeof(float)), *y = ls_malloc(sizeof(float) * rows * np);
+                double *wd = ls_malloc(sizeof(double) * (size_t)n);
+                float *ad = ls_malloc(sizeof(float) * (size_t)n * np);
                 random_weights(t, w, wrb, rows, n);
-                for (int v = 0; v < nv; v++) {
+                for (int p = 0; p < np; p++) {
                     random_activations(x, n);
-                    if (v % 2)
-                        for (int64_t i = 0; i < n; i++)
-                            x[i] *= 1.0f / 256.0f; /* a lo level is small */
-                    ops->quantize[act_type(t)](x, a + (size_t)v * arb, n);
+                    kern_quantize2(ops, act_type(t), x, n, a + 2 * arb * (size_t)p);
+                    kern_dequantize2(ops, act_type(t), a + 2 * arb * (size_t)p, n, ad + (size_t)p * n);
                 }
-                ops->matmul[t](n, w, wrb, rows, a, arb, nv, y1, rows);
-                ops->matmul2[t](n, w, wrb, rows, a, arb, nv, y2, rows);
+                ops->matmul2[t](n, w, wrb, rows, a, arb, 2 * np, y, rows);
                 int bad = 0;
                 for (int r = 0; r < rows; r++) {
                     to_double(t, w + (size_t)r * wrb, wd, n);
-                    for (int v = 0; v < nv; v += 2) {
-                        double S = 0.0;
-                        for (int u = v; u < v + 2; u++) {
-                            to_double(act_type(t), a + (size_t)u * arb, ad, n);
-                            for (int64_t i = 0; i < n; i++)
-                                S += fabs(wd[i] * ad[i]);
+                    for (int p = 0; p < np; p++) {
+                        double ref = 0.0, S = 0.0;
+                        for (int64_t i = 0; i < n; i++) {
+                            ref += wd[i] * ad[(size_t)p * n + i];
+                            S += fabs(wd[i] * ad[(size_t)p * n + i]);
                         }
-                        double ref = (double)y1[v * rows + r] + y1[(v + 1) * rows + r];
-                        double bound = (2.0 * sum_terms(t, n) + 32.0) * 2.0 * U * S * 2.0 + 1e-30;
-                        if (fabs(y2[(v / 2) * rows + r] - ref) > bound)
+                        /* Q4_1/Q5_1: the F16 s of both generic rows */
+                        const uint8_t *wr = w + (size_t)r * wrb, *pair = a + 2 * arb * (size_t)p;
+                        double bound = (2.0 * sum_terms(t, n) + 32.0) * 2.0 * U * S * 2.0 +
+                                       q81_s_error(t, wr, pair, n) + q81_s_error(t, wr, pair + arb, n) + 1e-30;
+                        if (fabs(y[p * rows + r] - ref) > bound)
                             bad++;
                     }
                 }
-                CHECK(bad == 0, "%s %s matmul2 with %d pairs: %d results differ from matmul + add", ops->name,
-                      dtype_name(t), pairs[k], bad);
+                CHECK(bad == 0, "%s %s matmul2 with %d pairs: %d results differ from the exact product", ops->name,
+                      dtype_name(t), np, bad);
                 checked++;
                 ls_free(w);
                 ls_free(a);
                 ls_free(x);
-                ls_free(y1);
-                ls_free(y2);
+                ls_free(y);
                 ls_free(wd);
                 ls_free(ad);
             }
@@ -688,6 +735,7 @@ int main(void)
     test_selection();
     test_quantizers();
     test_matmul();
+    test_quantize2();
     test_matmul2();
     test_pool();
     CHECK(ls_alloc_live() == live0, "leaked %ld blocks", ls_alloc_live() - live0);

@@ -73,11 +73,9 @@ struct fwd_ctx {
     size_t act_bytes;
     uint8_t *wide_w;   /* [n_threads][wide_chunk] weight rows expanded for the wide path */
     size_t wide_chunk;
-    float *resid;      /* [n_threads][widest] residual of the hi rounding */
     float *ytile;      /* [n_threads][2 * n_batch][TILE_ROWS] two-level partial products */
     float *scores;     /* [n_threads][score_rows][n_ctx] */
     int score_rows;
-    int widest;        /* max(n_embd, n_ff, q_dim) */
 };
 
 /* ======================================================================== */
@@ -158,11 +156,11 @@ size_t fwd_scratch_bytes_hp(const model_hparams *hp, size_t act_row_bytes, const
     fwd_params p = fwd_fill_defaults(pin);
     size_t B = (size_t)p.n_batch, q_dim = (size_t)hp->n_head * hp->head_dim;
     size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
-    /* x, tmp; xn; q, att; k, v; gate, up; rope_cs — then per thread: scores, resid, ytile;
+    /* x, tmp; xn; q, att; k, v; gate, up; rope_cs — then per thread: scores, ytile;
      * then the converted activations and the per-thread expanded weights */
     size_t floats = B * ((size_t)hp->n_embd * 2 + widest + q_dim * 2 + kv_dim * 2 + (size_t)hp->n_ff * 2 +
                          (size_t)hp->n_rot) +
-                    (size_t)p.n_threads * ((size_t)score_rows_for(hp) * (size_t)p.n_ctx + widest + 2 * B * TILE_ROWS);
+                    (size_t)p.n_threads * ((size_t)score_rows_for(hp) * (size_t)p.n_ctx + 2 * B * TILE_ROWS);
     return floats * sizeof(float) + B * sizeof(int) + act_bytes_for(hp, act_row_bytes, p.n_batch) +
            (size_t)p.n_threads * wide_chunk_for(hp, act_row_bytes);
 }
@@ -193,7 +191,6 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
     size_t B = (size_t)p.n_batch, q_dim = (size_t)hp->n_head * hp->head_dim;
     size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim, widest = widest_row(hp);
     c->score_rows = score_rows_for(hp);
-    c->widest = (int)widest;
     c->act_bytes = act_bytes_for(hp, m->act_row_bytes, p.n_batch);
     c->wide_chunk = wide_chunk_for(hp, m->act_row_bytes);
     size_t kv_half = fwd_kv_bytes(m, p.n_ctx) / 2;
@@ -215,7 +212,6 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
         !ALLOC(c->act, c->act_bytes ? c->act_bytes : 64) ||
         !ALLOC(c->wide_w, c->wide_chunk ? (size_t)p.n_threads * c->wide_chunk : 64) ||
         !ALLOC(c->scores, (size_t)p.n_threads * (size_t)c->score_rows * (size_t)p.n_ctx * sizeof(float)) ||
-        !ALLOC(c->resid, (size_t)p.n_threads * widest * sizeof(float)) ||
         !ALLOC(c->ytile, (size_t)p.n_threads * 2 * B * TILE_ROWS * sizeof(float))) {
         fwd_free(c);
         return ls_error(LS_ERR_NOMEM, "no memory for a %d-token context (%.1f MiB of KV cache and scratch)", p.n_ctx,
@@ -238,7 +234,7 @@ void fwd_free(fwd_ctx *c)
         return;
     pool_free(c->pool);
     void *bufs[] = { c->k_cache, c->vt_cache, c->x, c->xn, c->q, c->k, c->v, c->att, c->gate,
-                     c->up, c->tmp, c->rope_cs, c->pos, c->act, c->wide_w, c->scores, c->resid, c->ytile };
+                     c->up, c->tmp, c->rope_cs, c->pos, c->act, c->wide_w, c->scores, c->ytile };
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         ls_free(bufs[i]);
     ls_free(c);
@@ -317,28 +313,16 @@ typedef struct {
     int64_t residual_stride;
 } mm_job;
 
-/* Two-level activations. Rounding activations to 8 bits is what makes the
- * integer kernels fast, and it is where almost all of the arithmetic error of
- * a quantized model comes from (the golden tests show ~0.12-0.9 logits of
- * error with it, ~0.002-0.01 without). So each activation row x is stored as
- * two 8-bit rows: hi = round8(x), and lo = round8(x - hi), whose step is ~254
- * times finer. The kernels treat lo as one more vector: w·x = w·hi + w·lo,
- * and since they reuse each weight block for all vectors of a tile, the
- * weights are still read from memory once. This serves decode and short
- * prompts; 16 or more vectors take the wide path instead (use_wide), which
- * rounds each activation once to a 16-bit integer. fwd_params.act_bits = 8
- * turns both off: one 8-bit rounding, as llama.cpp does. */
-static void act_convert(const kern_ops *ops, dtype at, const float *x, int64_t n, uint8_t *hi, size_t row_bytes,
-                        bool two_level, float *resid)
-{
-    ops->quantize[at](x, hi, n);
-    if (!two_level)
-        return;
-    quant_dequantize_row(at, hi, resid, n);
-    for (int64_t i = 0; i < n; i++)
-        resid[i] = x[i] - resid[i];
-    ops->quantize[at](resid, hi + row_bytes, n);
-}
+/* Two-level activations (kern_quantize2). Rounding activations to 8 bits is
+ * where almost all of the arithmetic error of a quantized model comes from
+ * (the golden tests show ~0.12-0.9 logits of error with it, ~0.002-0.01
+ * without), so in the default mode each activation row is kept in two 8-bit
+ * levels, the value and what its rounding missed, and the matmul2 kernels
+ * multiply the weights they have just read with both. This serves decode and
+ * short prompts; 16 or more vectors take the wide path instead (use_wide),
+ * which rounds each activation once to a 16-bit integer.
+ * fwd_params.act_bits = 8 turns both off: one 8-bit rounding, as llama.cpp
+ * does. */
 
 /* The wide path (tensor/kernels_wide.c): for a prompt in 16-bit mode each
  * activation row is rounded once to 16-bit integers and each thread expands
@@ -368,7 +352,6 @@ static void mm_worker(void *ctx, int ith, int nth)
     bool quantized = at != DT_F32;
     bool wide = quantized && use_wide(j);
     bool two_level = quantized && !wide && c->p.act_bits != 8;
-    int levels = two_level ? 2 : 1;
     size_t a_row_bytes = wide ? kern_wide_row_bytes(j->n) : kern_act_row_bytes(wt, j->n);
     /* Where the float activations live once prepared. */
     const float *xf = j->pre == PRE_COPY ? j->src : c->xn;
@@ -386,9 +369,10 @@ static void mm_worker(void *ctx, int ith, int nth)
             silu_mul(dst, s, j->src2 + v * j->src_stride, (int)j->n);
         if (wide)
             kern_wide_quantize(xf + v * xf_stride, j->n, (uint8_t *)c->act + (size_t)v * a_row_bytes);
+        else if (two_level)
+            kern_quantize2(ops, at, xf + v * xf_stride, j->n, (uint8_t *)c->act + (size_t)v * 2 * a_row_bytes);
         else if (quantized)
-            act_convert(ops, at, xf + v * xf_stride, j->n, (uint8_t *)c->act + (size_t)v * levels * a_row_bytes,
-                        a_row_bytes, two_level, c->resid + (size_t)ith * c->widest);
+            ops->quantize[at](xf + v * xf_stride, (uint8_t *)c->act + (size_t)v * a_row_bytes, j->n);
     }
     pool_barrier(c->pool);
 

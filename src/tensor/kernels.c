@@ -34,6 +34,7 @@
 
 #include "base/log.h"
 #include "tensor/kernels_internal.h"
+#include "tensor/quant.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -206,6 +207,48 @@ bool kern_supports(dtype t)
         if (!tables[i].matmul[t])
             return false;
     return true;
+}
+
+/* The generic two-level form, one block at a time (so no scratch row is
+ * needed): hi = the block rounded, lo = the rounding's residual rounded. */
+void kern_quantize2(const kern_ops *ops, dtype at, const float *x, int64_t n, void *dst)
+{
+    if (ops->quantize2[at]) {
+        ops->quantize2[at](x, dst, n);
+        return;
+    }
+    const dtype_info *ai = dtype_get((uint32_t)at);
+    const int be = ai->block_elems;
+    const size_t bb = (size_t)ai->block_bytes, row_bytes = dtype_row_bytes(at, n);
+    uint8_t *hi = dst;
+    float resid[QK_K];
+    assert(be <= QK_K);
+    for (int64_t b = 0; b < n / be; b++) {
+        const float *xb = x + b * be;
+        uint8_t *hb = hi + (size_t)b * bb;
+        ops->quantize[at](xb, hb, be);
+        quant_dequantize_row(at, hb, resid, be);
+        for (int i = 0; i < be; i++)
+            resid[i] = xb[i] - resid[i];
+        ops->quantize[at](resid, hb + row_bytes, be);
+    }
+}
+
+void kern_dequantize2(const kern_ops *ops, dtype at, const void *src, int64_t n, float *y)
+{
+    if (ops->dequantize2[at]) {
+        ops->dequantize2[at](src, y, n);
+        return;
+    }
+    quant_dequantize_row(at, src, y, n);
+    for (int64_t i = 0; i < n; i += QK_K) {
+        float lo[QK_K];
+        int64_t m = n - i < QK_K ? n - i : QK_K;
+        /* rows of 32-element blocks may end inside a 256-element step */
+        quant_dequantize_row(at, (const uint8_t *)src + dtype_row_bytes(at, n) + dtype_row_bytes(at, i), lo, m);
+        for (int64_t k = 0; k < m; k++)
+            y[i + k] += lo[k];
+    }
 }
 
 size_t kern_act_row_bytes(dtype t, int64_t n)

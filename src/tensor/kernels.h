@@ -96,11 +96,18 @@ typedef struct {
     const char *features;    /* for people: "AVX-512 F/BW/DQ/VL + VNNI" */
     kern_quantize_fn quantize[DT_COUNT]; /* indexed by activation type: Q8_0, Q8_1, Q8_K */
     kern_matmul_fn matmul[DT_COUNT];     /* indexed by weight type; NULL if unsupported */
-    /* Two-level activations (see forward.c): the n_vecs activation rows come
-     * in (hi, lo) pairs and y row v/2 gets dot(w, hi) + dot(w, lo), summed
-     * before the final reduction. NULL where a path has none (the caller
-     * then uses matmul and adds). */
+    /* Two-level activations (see kern_quantize2): the n_vecs activation rows
+     * come in pairs, each pair one vector as kern_quantize2 wrote it, and y
+     * row v/2 gets its product with all of the pair, summed before the final
+     * reduction. NULL where a path has none (the caller then uses matmul on
+     * both rows of the generic form and adds). */
     kern_matmul_fn matmul2[DT_COUNT];
+    /* A path's own two-level form for an activation type, indexed like
+     * quantize; NULL = the generic form. quantize2 writes n floats into the
+     * 2 * dtype_row_bytes(act_type, n) bytes of a pair, dequantize2 reads
+     * them back as the values the products use (for tests). */
+    kern_quantize_fn quantize2[DT_COUNT];
+    void (*dequantize2[DT_COUNT])(const void *src, float *y, int64_t n);
     /* Benchmark probes. read_sum streams n_bytes (a multiple of 64, 64-byte
      * aligned) with the widest loads of this path and returns a checksum, so
      * the memory-bandwidth figure uses the same loads as the kernels.
@@ -137,6 +144,18 @@ static inline float kern_dot(const kern_ops *ops, dtype t, int64_t n, const void
     ops->matmul[t](n, w, 0, 1, a, 0, 1, &y, 0);
     return y;
 }
+
+/* The two-level form of n floats (a multiple of the activation type at's
+ * block size) at dst, 2 * dtype_row_bytes(at, n) bytes, as ops->matmul2 reads
+ * it. Rounding activations to 8 bits is where almost all of the arithmetic
+ * error of a quantized model comes from, so the default (16-bit) mode keeps
+ * what the first rounding missed as a second 8-bit level: w.x = w.hi + w.lo.
+ * The generic form is a row of hi = round8(x) followed by a row of
+ * lo = round8(x - hi), whose step is ~254 times finer, both ordinary rows of
+ * type at; a path may have its own form (ops->quantize2). */
+void kern_quantize2(const kern_ops *ops, dtype at, const float *x, int64_t n, void *dst);
+/* What kern_quantize2 wrote, back as floats (hi + lo). */
+void kern_dequantize2(const kern_ops *ops, dtype at, const void *src, int64_t n, float *y);
 
 /* Bytes of one converted activation row for weight type t and n elements
  * (n * 4 for float weights, whose activations need no conversion). */

@@ -21,6 +21,10 @@
  * A tile is 1 row x V vectors (V <= 8): the unpacked super-block (4 + 4
  * registers with the scale vectors) stays in registers for all V rows of
  * activations, which are plain 64-byte loads.
+ *
+ * Two-level activations (the default 16-bit mode, matmul2) have their own
+ * form here, the "pair" (block_k2 below), and their own kernels: see the
+ * second half of this file.
  */
 #include <immintrin.h>
 
@@ -139,10 +143,8 @@ KERN_INLINE void super_dot(dtype t, const wsuper *s, const block_q8_k *ab, __m51
     }
 }
 
-/* P = 1: two-level pairs (kern_matmul2_fn), rows v and v + 1 summed into
- * output v / 2 before the one reduction per row. */
-KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
-                          const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
+KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                        const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
 {
     const int NA = V == 1 ? 2 : 1;
     const int64_t nb = n / QK_K;
@@ -177,16 +179,6 @@ KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, si
             for (int v = 0; v < V; v++)
                 super_dot(t, &s, (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b, &acc[0][v], &accm[v]);
         }
-        if (P) {
-#pragma GCC unroll 8
-            for (int v = 0; v + 1 < V; v += 2) {
-                __m512 sum = _mm512_add_ps(acc[0][v], acc[0][v + 1]);
-                if (t != DT_Q6_K)
-                    sum = _mm512_add_ps(sum, _mm512_zextps256_ps512(_mm256_add_ps(accm[v], accm[v + 1])));
-                y[(v / 2) * y_stride + r] = _mm512_reduce_add_ps(sum);
-            }
-            continue;
-        }
 #pragma GCC unroll 8
         for (int v = 0; v < V; v++) {
             __m512 sum = NA == 2 ? _mm512_add_ps(acc[0][v], acc[1][v]) : acc[0][v];
@@ -197,8 +189,244 @@ KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, si
     }
 }
 
-#define k_tile(T, V, ...) k_tile_p(T, 0, V, __VA_ARGS__)
-#define k2_tile(T, V, ...) k_tile_p(T, 1, V, __VA_ARGS__)
+/* ======================================================================== */
+/* Two-level activations: the pair form                                      */
+/* ======================================================================== */
+
+/* In the default 16-bit mode each block of 256 activations is stored as two
+ * 8-bit levels with steps in a fixed ratio:
+ *     s = max|x| / 127,  hi = round(x / s),  lo = round((x - s * hi) / (s / 256))
+ * so x ~ (256 * hi + lo) * (s / 256) to within s / 512, and 256 * hi + lo is
+ * one integer of about 16 bits. A kernel can therefore add the two levels'
+ * integer sums (shift the hi sum left by 8, let vpdpbusd add the lo products
+ * on top) before any float work: per 64 weights two vpdpbusd, where the
+ * one-level kernel above needs a vpmaddubsw and a vpdpwssd per level.
+ *
+ * The bytes are stored in "pair order", the order in which a Q4_K
+ * super-block comes out of its 128 bytes of nibbles with two 128-bit-lane
+ * shuffles (load_wpair): group g of 16 elements (elements 16g..16g+15) is at
+ * byte k2_pos(g), so that register r (bytes 64r..64r+63) holds in its
+ * 128-bit lane k the group 4k + 2N + P, r = N + 2P. In Q4_K/Q5_K terms lane
+ * k of registers 0 and 2 belongs to sub-block 2k, of registers 1 and 3 to
+ * sub-block 2k + 1, so registers 0+2 and 1+3 share an accumulator whose
+ * 32-bit lanes each keep one scale. Q6_K (sub-blocks of 16) unpacks into the
+ * same order and keeps one accumulator per register.
+ *
+ * nsum[g] = -sum of 256 * hi + lo over group g (element order): the Q4_K/Q5_K
+ * "- dmin * m" and the Q6_K "- 32" terms are one multiply with it.
+ * Bounds: a register's hi sum per 32-bit lane is at most 4 * 63 * 127 (Q6_K),
+ * two registers' sums times 256 plus the lo sums stay below 2^24, so the
+ * conversion to float is exact. */
+typedef struct {
+    int8_t hi[QK_K]; /* pair order */
+    int8_t lo[QK_K];
+    float nsum[16];
+    float d;         /* s / 256: the value of one unit of 256 * hi + lo */
+    float pad;
+} block_k2;
+_Static_assert(sizeof(block_k2) == 2 * sizeof(block_q8_k), "a pair fills the two Q8_K rows it replaces");
+
+static inline int k2_pos(int g)
+{
+    return 64 * (((g >> 1) & 1) + 2 * (g & 1)) + 16 * (g >> 2);
+}
+
+static void quantize2_q8_k(const float *x, void *vy, int64_t n)
+{
+    block_k2 *y = vy;
+    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
+        __m512 m = _mm512_setzero_ps();
+        for (int i = 0; i < QK_K; i += 16)
+            m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+        float s = _mm512_reduce_max_ps(m) / 127.0f;
+        const __m512 vs = _mm512_set1_ps(s), is = _mm512_set1_ps(s != 0.0f ? 1.0f / s : 0.0f);
+        const __m512 is256 = _mm512_set1_ps(s != 0.0f ? 256.0f / s : 0.0f);
+        y[b].d = s / 256.0f;
+        y[b].pad = 0.0f;
+        for (int g = 0; g < 16; g++) {
+            __m512 v = _mm512_loadu_ps(x + 16 * g);
+            /* MXCSR default rounding: nearest even */
+            __m512i h = _mm512_cvtps_epi32(_mm512_mul_ps(v, is));
+            h = _mm512_min_epi32(_mm512_max_epi32(h, _mm512_set1_epi32(-127)), _mm512_set1_epi32(127));
+            __m512 resid = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(h), vs, v);
+            __m512i l = _mm512_cvtps_epi32(_mm512_mul_ps(resid, is256));
+            /* |resid| <= s/2 gives lo in -128..128; 128 does not fit a byte,
+             * so it becomes hi + 1 and lo = -128, the same value (hi < 127
+             * there: hi = 127 means x >= 127s - s/2... = amax, resid <= 0) */
+            __mmask16 over = _mm512_cmpgt_epi32_mask(l, _mm512_set1_epi32(127));
+            h = _mm512_mask_add_epi32(h, over, h, _mm512_set1_epi32(1));
+            l = _mm512_mask_sub_epi32(l, over, l, _mm512_set1_epi32(256));
+            h = _mm512_min_epi32(h, _mm512_set1_epi32(127));
+            l = _mm512_min_epi32(_mm512_max_epi32(l, _mm512_set1_epi32(-128)), _mm512_set1_epi32(127));
+            _mm_storeu_si128((__m128i *)(y[b].hi + k2_pos(g)), _mm512_cvtsepi32_epi8(h));
+            _mm_storeu_si128((__m128i *)(y[b].lo + k2_pos(g)), _mm512_cvtsepi32_epi8(l));
+            y[b].nsum[g] = -(float)_mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(h, 8), l));
+        }
+    }
+}
+
+static void dequantize2_q8_k(const void *src, float *y, int64_t n)
+{
+    const block_k2 *a = src;
+    for (int64_t b = 0; b < n / QK_K; b++)
+        for (int g = 0; g < 16; g++)
+            for (int i = 0; i < 16; i++) {
+                int p = k2_pos(g) + i;
+                y[QK_K * b + 16 * g + i] = (float)(256 * a[b].hi[p] + a[b].lo[p]) * a[b].d;
+            }
+}
+
+typedef struct {
+    __m512i q[4];  /* the 256 quants in pair order */
+    __m512 sc[4];  /* per accumulator (2 for Q4_K/Q5_K, 4 for Q6_K): d * scale of each 32-bit lane */
+    __m512 corr;   /* times nsum: Q4_K/Q5_K dmin * m[g / 2]; Q6_K 32 * d * scales[g] */
+} wpair;
+
+/* Q6_K: per-dword rotate counts (vprold) that bring, in 128-bit lane k, the
+ * low nibble of ql (k even) or the high one (k odd) to bits 0-3, and the two
+ * qh bits 4 (k & 1) + 2N to bits 4-5 of every byte (what the rotation moves
+ * across byte borders is masked off). */
+static inline __m512i k6_ql_rot(void)
+{
+    return _mm512_set_epi32(28, 28, 28, 28, 0, 0, 0, 0, 28, 28, 28, 28, 0, 0, 0, 0);
+}
+
+static inline __m512i k6_qh_rot(int N)
+{
+    const int even = N ? 2 : 4, odd = N ? 30 : 0;
+    return _mm512_set_epi32(odd, odd, odd, odd, even, even, even, even, odd, odd, odd, odd, even, even, even, even);
+}
+
+KERN_INLINE void load_wpair(dtype t, const uint8_t *wb, wpair *s)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    if (t == DT_Q6_K) {
+        const block_q6_k *b = (const block_q6_k *)wb;
+        __m512i ql0 = _mm512_loadu_si512(b->ql), ql1 = _mm512_loadu_si512(b->ql + 64);
+        __m512i qh = _mm512_loadu_si512(b->qh);
+        /* register r = N + 2P, lane k: ql[64 (k >> 1) + 32N + 16P ..] and
+         * qh[32 (k >> 1) + 16P ..], bits 2 (2 (k & 1) + N) */
+        __m512i qhp[2] = { _mm512_shuffle_i64x2(qh, qh, 0xA0), _mm512_shuffle_i64x2(qh, qh, 0xF5) };
+        const __m512i m30 = _mm512_set1_epi8(0x30);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            int N = r & 1, P = r >> 1;
+            __m512i qls;
+            switch (2 * N + P) { /* the immediate must be a constant */
+            case 0: qls = _mm512_shuffle_i64x2(ql0, ql1, 0x00); break;
+            case 1: qls = _mm512_shuffle_i64x2(ql0, ql1, 0x55); break;
+            case 2: qls = _mm512_shuffle_i64x2(ql0, ql1, 0xAA); break;
+            default: qls = _mm512_shuffle_i64x2(ql0, ql1, 0xFF); break;
+            }
+            __m512i lo4 = _mm512_rolv_epi32(qls, k6_ql_rot());
+            __m512i hi2 = _mm512_and_si512(_mm512_rolv_epi32(qhp[P], k6_qh_rot(N)), m30);
+            s->q[r] = _mm512_ternarylogic_epi32(lo4, m4, hi2, 0xEA); /* (lo4 & m4) | hi2 */
+        }
+        __m512 scf = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)b->scales))),
+                                   _mm512_set1_ps(_cvtsh_ss(b->d)));
+        s->corr = _mm512_mul_ps(scf, _mm512_set1_ps(32.0f));
+        const __m512i lane4 = _mm512_set_epi32(12, 12, 12, 12, 8, 8, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++)
+            s->sc[r] = _mm512_permutexvar_ps(_mm512_add_epi32(lane4, _mm512_set1_epi32(2 * (r & 1) + (r >> 1))), scf);
+        return;
+    }
+    const block_q4_k *b4 = (const block_q4_k *)wb;
+    const block_q5_k *b5 = (const block_q5_k *)wb;
+    const uint8_t *qs = t == DT_Q4_K ? b4->qs : b5->qs;
+    __m512i z0 = _mm512_loadu_si512(qs), z1 = _mm512_loadu_si512(qs + 64);
+    __m512i p0 = _mm512_shuffle_i64x2(z0, z1, 0x88); /* bytes 0-15 of each 32-byte chunk */
+    __m512i p1 = _mm512_shuffle_i64x2(z0, z1, 0xDD); /* bytes 16-31 */
+    s->q[0] = _mm512_and_si512(p0, m4);
+    s->q[1] = _mm512_and_si512(_mm512_srli_epi16(p0, 4), m4);
+    s->q[2] = _mm512_and_si512(p1, m4);
+    s->q[3] = _mm512_and_si512(_mm512_srli_epi16(p1, 4), m4);
+    if (t == DT_Q5_K) {
+        /* register r = N + 2P, lane k: the fifth bits are bit 2k + N of qh[16P ..] */
+#pragma GCC unroll 2
+        for (int P = 0; P < 2; P++) {
+            __m512i hb = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(b5->qh + 16 * P)));
+#pragma GCC unroll 2
+            for (int N = 0; N < 2; N++) {
+                const uint32_t bit0 = 0x01010101u << N; /* lane k tests bit 2k + N of every byte */
+                const int l0 = (int)bit0, l1 = (int)(bit0 << 2), l2 = (int)(bit0 << 4), l3 = (int)(bit0 << 6);
+                __m512i sel = _mm512_set_epi32(l3, l3, l3, l3, l2, l2, l2, l2, l1, l1, l1, l1, l0, l0, l0, l0);
+                __mmask64 bit = _mm512_test_epi8_mask(hb, sel);
+                s->q[N + 2 * P] = _mm512_mask_add_epi8(s->q[N + 2 * P], bit, s->q[N + 2 * P], _mm512_set1_epi8(16));
+            }
+        }
+    }
+    uint64_t sc64, m64;
+    kern_k_scales64(b4->scales, &sc64, &m64);
+    __m512 fs = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x((long long)m64, (long long)sc64)));
+    uint32_t dm; /* d and dmin */
+    memcpy(&dm, &b4->d, sizeof dm);
+    const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    fs = _mm512_mul_ps(fs, _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dm)))));
+    /* fs = [d * sc[0..7], dmin * m[0..7]] */
+    s->sc[0] = _mm512_permutexvar_ps(_mm512_set_epi32(6, 6, 6, 6, 4, 4, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0), fs);
+    s->sc[1] = _mm512_permutexvar_ps(_mm512_set_epi32(7, 7, 7, 7, 5, 5, 5, 5, 3, 3, 3, 3, 1, 1, 1, 1), fs);
+    s->corr = _mm512_permutexvar_ps(_mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8), fs);
+}
+
+/* One unpacked super-block times one pair: acc += d_a * (corr . nsum +
+ * sum over accumulators of sc . float(256 * hi sums + lo sums)). */
+KERN_INLINE void pair_dot(dtype t, const wpair *s, const block_k2 *a, __m512 *acc)
+{
+    const int G = t == DT_Q6_K ? 4 : 2; /* accumulators; Q4_K/Q5_K: registers g and g + 2 */
+    __m512 f = _mm512_mul_ps(s->corr, _mm512_loadu_ps(a->nsum));
+#pragma GCC unroll 4
+    for (int g = 0; g < G; g++) {
+        __m512i x = _mm512_dpbusd_epi32(_mm512_setzero_si512(), s->q[g], _mm512_loadu_si512(a->hi + 64 * g));
+        if (G == 2)
+            x = _mm512_dpbusd_epi32(x, s->q[g + 2], _mm512_loadu_si512(a->hi + 64 * (g + 2)));
+        x = _mm512_slli_epi32(x, 8);
+        x = _mm512_dpbusd_epi32(x, s->q[g], _mm512_loadu_si512(a->lo + 64 * g));
+        if (G == 2)
+            x = _mm512_dpbusd_epi32(x, s->q[g + 2], _mm512_loadu_si512(a->lo + 64 * (g + 2)));
+        f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(x), s->sc[g], f);
+    }
+    *acc = _mm512_fmadd_ps(f, _mm512_set1_ps(a->d), *acc);
+}
+
+/* A two-level tile (kern_matmul2_fn): V activation rows = V / 2 pairs, pair
+ * p starting at row 2p, output p. */
+KERN_INLINE void k2_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                         const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
+{
+    const int NP = V / 2;
+    const int NA = NP == 1 ? 2 : 1; /* decode: two accumulators hide the FMA latency */
+    const int64_t nb = n / QK_K;
+    const size_t wbb = t == DT_Q4_K ? sizeof(block_q4_k) : t == DT_Q5_K ? sizeof(block_q5_k) : sizeof(block_q6_k);
+    for (int64_t r = 0; r < n_rows; r++) {
+        const uint8_t *wr = w + (size_t)r * w_row_bytes;
+        __m512 acc[2][4];
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; p++)
+            acc[0][p] = acc[1][p] = _mm512_setzero_ps();
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+#pragma GCC unroll 2
+            for (int k = 0; k < 2; k++) {
+                wpair s;
+                load_wpair(t, wr + (size_t)(b + k) * wbb, &s);
+#pragma GCC unroll 4
+                for (int p = 0; p < NP; p++)
+                    pair_dot(t, &s, (const block_k2 *)(a + (size_t)(2 * p) * a_row_bytes) + b + k, &acc[k % NA][p]);
+            }
+        }
+        if (b < nb) {
+            wpair s;
+            load_wpair(t, wr + (size_t)b * wbb, &s);
+#pragma GCC unroll 4
+            for (int p = 0; p < NP; p++)
+                pair_dot(t, &s, (const block_k2 *)(a + (size_t)(2 * p) * a_row_bytes) + b, &acc[0][p]);
+        }
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; p++)
+            y[p * y_stride + r] = _mm512_reduce_add_ps(NA == 2 ? _mm512_add_ps(acc[0][p], acc[1][p]) : acc[0][p]);
+    }
+}
 
 KERN_DEFINE_MATMULS(q4_k, k_tile, k2_tile, DT_Q4_K, 8)
 KERN_DEFINE_MATMULS(q5_k, k_tile, k2_tile, DT_Q5_K, 8)
@@ -212,4 +440,6 @@ void kern_fill_k_avx512(kern_ops *ops)
     ops->matmul2[DT_Q4_K] = matmul2_q4_k;
     ops->matmul2[DT_Q5_K] = matmul2_q5_k;
     ops->matmul2[DT_Q6_K] = matmul2_q6_k;
+    ops->quantize2[DT_Q8_K] = quantize2_q8_k;
+    ops->dequantize2[DT_Q8_K] = dequantize2_q8_k;
 }
