@@ -74,6 +74,20 @@ void kern_run_tiles2(kern_tile_fn tile, int v_max, int64_t n, const void *w, siz
     KERN_DEFINE_MATMUL(matmul_##sfx, tile_##sfx, width)                                             \
     KERN_DEFINE_MATMUL2(matmul2_##sfx, tile2_##sfx, width)
 
+/* Software prefetch of the weight stream, KERN_PREFETCH_AHEAD bytes ahead
+ * of the block a tile is about to unpack (n_bytes: that block's size). In
+ * decode a thread does little work per weight byte, and asking for the
+ * bytes early keeps more of them in flight than the hardware prefetcher
+ * alone: tg128 of the 1.5B Q4_K_M shape went from ~22.6 to ~25.7 tokens/s
+ * (2048 bytes ahead; 1024 gave ~25.5, 4096 the same as 2048 within the
+ * noise). A prefetch never faults, so reading past a matrix's end is fine. */
+enum { KERN_PREFETCH_AHEAD = 2048 };
+static inline void kern_prefetch(const uint8_t *block, size_t n_bytes)
+{
+    for (size_t o = 0; o < n_bytes; o += 64)
+        __builtin_prefetch(block + KERN_PREFETCH_AHEAD + o, 0, 3);
+}
+
 /* Forces inlining of tile bodies (their V-sized arrays must be unrolled). */
 #define KERN_INLINE static inline __attribute__((always_inline))
 

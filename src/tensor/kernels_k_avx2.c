@@ -149,6 +149,7 @@ KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, si
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++)
                 ab[v] = (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b;
+            kern_prefetch(wr + (size_t)b * wbb, wbb);
             if (t == DT_Q6_K)
                 k6_super(V, wr + (size_t)b * wbb, ab, acc);
             else

@@ -165,6 +165,7 @@ KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_ro
 #pragma GCC unroll 2
             for (int k = 0; k < 2; k++) {
                 wsuper s;
+                kern_prefetch(wr + (size_t)(b + k) * wbb, wbb);
                 load_wsuper(t, wr + (size_t)(b + k) * wbb, &s);
 #pragma GCC unroll 8
                 for (int v = 0; v < V; v++)
@@ -409,6 +410,7 @@ KERN_INLINE void k2_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_r
 #pragma GCC unroll 2
             for (int k = 0; k < 2; k++) {
                 wpair s;
+                kern_prefetch(wr + (size_t)(b + k) * wbb, wbb);
                 load_wpair(t, wr + (size_t)(b + k) * wbb, &s);
 #pragma GCC unroll 4
                 for (int p = 0; p < NP; p++)

@@ -157,6 +157,7 @@ KERN_INLINE void q0_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, s
         for (; b + 2 <= nb; b += 2) {
 #pragma GCC unroll 2
             for (int k = 0; k < 2; k++) {
+                kern_prefetch(wr + (size_t)(b + k) * wbb, wbb);
                 wblock wb = load_wblock(t, wr + (size_t)(b + k) * wbb);
 #pragma GCC unroll 4
                 for (int v = 0; v < V; v++)

@@ -274,6 +274,7 @@ KERN_INLINE void q0_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, s
         for (; b + 4 <= nb; b += 4) {
 #pragma GCC unroll 2
             for (int k = 0; k < 2; k++) {
+                kern_prefetch(wr + (size_t)(b + 2 * k) * wbb, 2 * wbb);
                 wunit u = load_wunit(t, V, wr + (size_t)(b + 2 * k) * wbb, 2);
                 unit_dots(t, P, V, &u, a + (size_t)(b + 2 * k) * abb, a_row_bytes, 2, acc[k % NA], accm);
             }
