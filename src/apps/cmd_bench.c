@@ -455,7 +455,7 @@ static int bench_wide(pool *p, const kern_ops *ops, dtype t, const uint8_t *w, s
         goto done;
     }
     for (int64_t v = 0; v < vecs; v++)
-        kern_wide_quantize(x + v * cols, cols, a + (size_t)v * wrb);
+        ops->wide_quantize(x + v * cols, cols, a + (size_t)v * wrb);
     wide_job j = { .ops = ops, .t = t, .w = w, .w_row_bytes = row_bytes, .n_rows = rows, .n = cols,
                    .n_vecs = vecs, .a = a, .y = y, .buf = buf, .buf_bytes = buf_bytes };
     pool_run(p, wide_run, &j);

@@ -368,7 +368,7 @@ static void mm_worker(void *ctx, int ith, int nth)
         else if (j->pre == PRE_SILU_MUL)
             silu_mul(dst, s, j->src2 + v * j->src_stride, (int)j->n);
         if (wide)
-            kern_wide_quantize(xf + v * xf_stride, j->n, (uint8_t *)c->act + (size_t)v * a_row_bytes);
+            ops->wide_quantize(xf + v * xf_stride, j->n, (uint8_t *)c->act + (size_t)v * a_row_bytes);
         else if (two_level)
             kern_quantize2(ops, at, xf + v * xf_stride, j->n, (uint8_t *)c->act + (size_t)v * 2 * a_row_bytes);
         else if (quantized)

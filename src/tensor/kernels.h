@@ -116,6 +116,7 @@ typedef struct {
      * (0 for scalar): the compute ceiling prefill is measured against. */
     kern_gemm16_fn gemm16;               /* the wide path's product (every path has one) */
     void (*wide_expand)(dtype t, const void *w, int64_t n, void *dst); /* kern_wide_expand, faster */
+    void (*wide_quantize)(const float *x, int64_t n, void *dst);      /* kern_wide_quantize, faster */
     uint64_t (*read_sum)(const void *p, size_t n_bytes);
     uint64_t (*int8_spin)(int64_t n_iters);
 } kern_ops;

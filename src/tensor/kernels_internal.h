@@ -118,6 +118,12 @@ typedef void (*kern_expand8_fn)(dtype t, const uint8_t *row, int64_t b0, kern_wi
  * groups of eight blocks; the rest (other types, a row's last blocks)
  * through the reference code. */
 void kern_wide_expand_by8(kern_expand8_fn expand8, dtype t, const void *w, int64_t n, void *dst);
+/* A SIMD activation rounder's core: blocks b0 .. b0+7 (b0 a multiple of 8)
+ * of a float row into their half panel, the same bytes as
+ * kern_wide_quantize. kern_wide_quantize_by8 runs it over the whole groups
+ * of eight and the reference code over the rest. */
+typedef void (*kern_quantize8_fn)(const float *x, int64_t b0, kern_wide_panel *panels);
+void kern_wide_quantize_by8(kern_quantize8_fn quantize8, const float *x, int64_t n, void *dst);
 void kern_fill_wide_avx2(kern_ops *ops);
 void kern_fill_wide_avx512(kern_ops *ops);
 

@@ -93,30 +93,51 @@ static void clear_tail(kern_wide_panel *panels, int64_t nb)
 /* Activations                                                               */
 /* ======================================================================== */
 
-void kern_wide_quantize(const float *x, int64_t n, void *dst)
+/* One block: q = round(x / d) with d = max|x| / 16383, and the factors the
+ * panel keeps for it (scale d, and d * sum(q) for the weights' "min" term). */
+static void quantize_block(const float *x, int16_t q[WIDE_BLOCK], float *scale, float *sum_d)
 {
-    kern_wide_panel *panels = dst;
+    float amax = 0.0f;
+    for (int j = 0; j < WIDE_BLOCK; j++) {
+        float v = fabsf(x[j]);
+        amax = v > amax ? v : amax;
+    }
+    float d = amax / (float)WIDE_QMAX, id = d != 0.0f ? (float)WIDE_QMAX / amax : 0.0f;
+    int32_t sum = 0;
+    for (int j = 0; j < WIDE_BLOCK; j++) {
+        float r = nearbyintf(x[j] * id); /* nearest, ties to even */
+        r = r > WIDE_QMAX ? WIDE_QMAX : r < -WIDE_QMAX ? -WIDE_QMAX : r;
+        q[j] = (int16_t)r;
+        sum += q[j];
+    }
+    *scale = d;
+    *sum_d = d * (float)sum; /* |sum| < 2^24: exact */
+}
+
+/* Blocks b0.. of a row through the reference code, then the padding. */
+static void quantize_from(const float *x, int64_t n, int64_t b0, kern_wide_panel *panels)
+{
     int64_t nb = n / WIDE_BLOCK;
-    for (int64_t b = 0; b < nb; b++, x += WIDE_BLOCK) {
-        float amax = 0.0f;
-        for (int j = 0; j < WIDE_BLOCK; j++) {
-            float v = fabsf(x[j]);
-            amax = v > amax ? v : amax;
-        }
-        float d = amax / (float)WIDE_QMAX, id = d != 0.0f ? (float)WIDE_QMAX / amax : 0.0f;
+    for (int64_t b = b0; b < nb; b++) {
         int16_t q[WIDE_BLOCK];
-        int32_t sum = 0;
-        for (int j = 0; j < WIDE_BLOCK; j++) {
-            float r = nearbyintf(x[j] * id); /* nearest, ties to even */
-            r = r > WIDE_QMAX ? WIDE_QMAX : r < -WIDE_QMAX ? -WIDE_QMAX : r;
-            q[j] = (int16_t)r;
-            sum += q[j];
-        }
+        kern_wide_panel *p = &panels[b / WIDE_LANES];
+        quantize_block(x + b * WIDE_BLOCK, q, &p->scale[b % WIDE_LANES], &p->sum[b % WIDE_LANES]);
         put_block(panels, b, q);
-        panels[b / WIDE_LANES].scale[b % WIDE_LANES] = d;
-        panels[b / WIDE_LANES].sum[b % WIDE_LANES] = d * (float)sum; /* |sum| < 2^24: exact */
     }
     clear_tail(panels, nb);
+}
+
+void kern_wide_quantize(const float *x, int64_t n, void *dst)
+{
+    quantize_from(x, n, 0, dst);
+}
+
+void kern_wide_quantize_by8(kern_quantize8_fn quantize8, const float *x, int64_t n, void *dst)
+{
+    int64_t b = 0;
+    for (; b + 8 <= n / WIDE_BLOCK; b += 8)
+        quantize8(x, b, dst);
+    quantize_from(x, n, b, dst);
 }
 
 /* ======================================================================== */
@@ -317,5 +338,6 @@ static void gemm16_scalar(int64_t n_panels, const void *w, size_t w_row_bytes, i
 void kern_fill_wide_scalar(kern_ops *ops)
 {
     ops->gemm16 = gemm16_scalar;
+    ops->wide_quantize = kern_wide_quantize;
     ops->wide_expand = kern_wide_expand;
 }

@@ -56,12 +56,15 @@ KERN_INLINE void wide_tile(int R, int V, int64_t n_panels, const uint8_t *w, siz
             for (int r = 0; r < R; r++) {
                 __m256 ws = _mm256_loadu_ps((const float *)(w + r * w_row_bytes + soff));
                 __m256 wm = _mm256_loadu_ps((const float *)(w + r * w_row_bytes + moff));
+                /* no "min" term (wm = 0): skip its FMAs */
+                bool mins = !_mm256_testz_si256(_mm256_castps_si256(wm), _mm256_castps_si256(wm));
 #pragma GCC unroll 4
                 for (int v = 0; v < V; v++) {
                     __m256 s = _mm256_mul_ps(ws, _mm256_loadu_ps((const float *)(a + v * a_row_bytes + soff)));
                     facc[r][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][v]), s, facc[r][v]);
-                    facc[r][v] = _mm256_fmadd_ps(wm, _mm256_loadu_ps((const float *)(a + v * a_row_bytes + moff)),
-                                                 facc[r][v]);
+                    if (mins)
+                        facc[r][v] = _mm256_fmadd_ps(
+                            wm, _mm256_loadu_ps((const float *)(a + v * a_row_bytes + moff)), facc[r][v]);
                 }
             }
         }
@@ -200,8 +203,63 @@ static void expand(dtype t, const void *w, int64_t n, void *dst)
     kern_wide_expand_by8(expand8, t, w, n, dst);
 }
 
+/* ======================================================================== */
+/* Activations                                                               */
+/* ======================================================================== */
+
+static inline float hmax8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* Blocks b0 .. b0+7 of a float row rounded as kern_wide_quantize does (the
+ * same float operations; cvtps rounds to nearest even like nearbyintf). */
+static void quantize8(const float *x, int64_t b0, kern_wide_panel *panels)
+{
+    kern_wide_panel *p = &panels[b0 / KERN_WIDE_LANES];
+    int h = (int)(b0 % KERN_WIDE_LANES) / 8;
+    const __m256i qmax = _mm256_set1_epi32(16383), qmin = _mm256_set1_epi32(-16383);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256i b[8][2];
+    for (int s = 0; s < 8; s++) {
+        const float *xb = x + 32 * (b0 + s);
+        __m256 v[4];
+        __m256 m = _mm256_setzero_ps();
+        for (int i = 0; i < 4; i++) {
+            v[i] = _mm256_loadu_ps(xb + 8 * i);
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
+        }
+        float amax = hmax8(m);
+        float d = amax / 16383.0f, id = d != 0.0f ? 16383.0f / amax : 0.0f;
+        __m256i q[4], sum = _mm256_setzero_si256();
+        for (int i = 0; i < 4; i++) {
+            q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], _mm256_set1_ps(id)));
+            q[i] = _mm256_min_epi32(_mm256_max_epi32(q[i], qmin), qmax);
+            sum = _mm256_add_epi32(sum, q[i]);
+        }
+        /* packs works per 128-bit lane: put the quarters back in order */
+        b[s][0] = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
+        b[s][1] = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        p->scale[8 * h + s] = d;
+        p->sum[8 * h + s] = d * (float)_mm_cvtsi128_si32(s4);
+    }
+    store_half_panel(p, h, b);
+}
+
+static void quantize(const float *x, int64_t n, void *dst)
+{
+    kern_wide_quantize_by8(quantize8, x, n, dst);
+}
+
 void kern_fill_wide_avx2(kern_ops *ops)
 {
     ops->gemm16 = gemm16;
     ops->wide_expand = expand;
+    ops->wide_quantize = quantize;
 }

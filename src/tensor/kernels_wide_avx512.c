@@ -6,7 +6,8 @@
  * tile of 4 weight rows x 4 activation rows keeps 16 integer accumulators
  * and 16 float accumulators: per word, 8 loads feed 16 vpdpwssd. After each
  * panel the integer sums are scaled per lane (cvt, one multiply, one FMA,
- * one FMA for the "min" term) into the float accumulators, and reset.
+ * one FMA for the "min" term where the format has one) into the float
+ * accumulators, and reset.
  */
 #include <immintrin.h>
 
@@ -50,12 +51,16 @@ KERN_INLINE void wide_tile(int R, int V, int64_t n_panels, const uint8_t *w, siz
         for (int r = 0; r < R; r++) {
             const kern_wide_panel *wp = (const kern_wide_panel *)(w + r * w_row_bytes + off);
             __m512 ws = _mm512_loadu_ps(wp->scale), wm = _mm512_loadu_ps(wp->sum);
+            /* formats without a "min" (Q8_0, Q4_0, Q5_0, Q6_K) have wm = 0:
+             * skip its FMAs (a branch that always goes the same way) */
+            bool mins = _mm512_test_epi32_mask(_mm512_castps_si512(wm), _mm512_castps_si512(wm)) != 0;
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) {
                 const kern_wide_panel *ap = (const kern_wide_panel *)(a + v * a_row_bytes + off);
                 __m512 s = _mm512_mul_ps(ws, _mm512_loadu_ps(ap->scale));
                 facc[r][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][v]), s, facc[r][v]);
-                facc[r][v] = _mm512_fmadd_ps(wm, _mm512_loadu_ps(ap->sum), facc[r][v]);
+                if (mins)
+                    facc[r][v] = _mm512_fmadd_ps(wm, _mm512_loadu_ps(ap->sum), facc[r][v]);
             }
         }
     }
@@ -178,8 +183,42 @@ static void expand(dtype t, const void *w, int64_t n, void *dst)
     kern_wide_expand_by8(expand8, t, w, n, dst);
 }
 
+/* ======================================================================== */
+/* Activations                                                               */
+/* ======================================================================== */
+
+/* Blocks b0 .. b0+7 of a float row rounded as kern_wide_quantize does (the
+ * same float operations; cvtps rounds to nearest even like nearbyintf). */
+static void quantize8(const float *x, int64_t b0, kern_wide_panel *panels)
+{
+    kern_wide_panel *p = &panels[b0 / KERN_WIDE_LANES];
+    int h = (int)(b0 % KERN_WIDE_LANES) / 8;
+    const __m512i qmax = _mm512_set1_epi32(16383), qmin = _mm512_set1_epi32(-16383);
+    __m512i b[8];
+    for (int s = 0; s < 8; s++) {
+        const float *xb = x + 32 * (b0 + s);
+        __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        float d = amax / 16383.0f, id = d != 0.0f ? 16383.0f / amax : 0.0f;
+        __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+        __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+        q0 = _mm512_min_epi32(_mm512_max_epi32(q0, qmin), qmax);
+        q1 = _mm512_min_epi32(_mm512_max_epi32(q1, qmin), qmax);
+        b[s] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(q0)), _mm512_cvtepi32_epi16(q1), 1);
+        p->scale[8 * h + s] = d;
+        p->sum[8 * h + s] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
+    store_half_panel(p, h, b);
+}
+
+static void quantize(const float *x, int64_t n, void *dst)
+{
+    kern_wide_quantize_by8(quantize8, x, n, dst);
+}
+
 void kern_fill_wide_avx512(kern_ops *ops)
 {
     ops->gemm16 = gemm16;
     ops->wide_expand = expand;
+    ops->wide_quantize = quantize;
 }
