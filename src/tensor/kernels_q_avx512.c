@@ -200,54 +200,112 @@ KERN_INLINE void unit_dot(dtype t, int V, const wunit *u, const uint8_t *ab, int
     *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(u->dw, da), *acc);
 }
 
-/* A two-level pair (hi, lo rows of one activation) for the formats without
- * a min term: both integer sums are scaled by their own activation scales
- * and added before the one multiply by the weight scales,
- *     acc += d_w * (S_hi * d_hi + S_lo * d_lo),
- * with the four F16 activation scales converted together. */
-KERN_INLINE void unit_dot_pair(dtype t, const wunit *u, const uint8_t *ah, const uint8_t *al, int nb, __m512 *acc)
+/* ======================================================================== */
+/* Two-level activations: the pair form for Q8_0 activations                 */
+/* ======================================================================== */
+
+/* As for the K-quants (kernels_k_avx512.c), the default 16-bit mode keeps
+ * each block of 32 activations in two levels with steps in a fixed ratio:
+ *     s = max|x| / 127,  hi = round(x / s),  lo = round((x - s * hi) / (s / 255))
+ * so x ~ (255 * hi + lo) * (s / 255) to within s / 510. The ratio is 255,
+ * not 256 as for the K-quants, because the sign trick below negates lo,
+ * which must therefore stay within -127..127 (|residual| <= s/2 gives
+ * |lo| <= 127.5: only an exact tie is clamped). The scale is kept as an F32
+ * s / 255 (the generic form's F16 scales lose the lo level of blocks with
+ * tiny values). Per unit of two blocks (the kernels' step), 136 bytes = the
+ * two Q8_0 rows it replaces:
+ *     hi[64] | lo[64] | d[2]
+ * and a row's odd last block is a unit of its own, hi[32] | lo[32] | d.
+ * The kernels add the levels' integer sums, 255 * hi + lo, before the one
+ * conversion to float: per lane at most 4 * 128 * 127 * 256, below 2^24, so
+ * the conversion is exact. */
+static void quantize2_q8_0(const float *x, void *vy, int64_t n)
 {
-    const size_t abb = sizeof(block_q8_0), qoff = offsetof(block_q8_0, qs);
-    __m512i s[2];
-    const uint8_t *ab[2] = { ah, al };
-    uint16_t h[4] = { 0, 0, 0, 0 };
-#pragma GCC unroll 2
-    for (int l = 0; l < 2; l++) {
-        __m256i lo = _mm256_loadu_si256((const __m256i *)(ab[l] + qoff));
-        __m512i av = nb == 2 ? _mm512_inserti64x4(_mm512_castsi256_si512(lo),
-                                                  _mm256_loadu_si256((const __m256i *)(ab[l] + abb + qoff)), 1)
-                             : _mm512_zextsi256_si512(lo);
-        av = _mm512_mask_sub_epi8(av, u->neg, _mm512_setzero_si512(), av);
-        s[l] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u->u, av);
-        memcpy(&h[2 * l], ab[l], 2);
-        if (nb == 2)
-            memcpy(&h[2 * l + 1], ab[l] + abb, 2);
+    uint8_t *y = vy;
+    const int64_t nb = n / QK8_0;
+    for (int64_t u = 0; u < nb; u += 2, x += 2 * QK8_0) {
+        int nbu = nb - u >= 2 ? 2 : 1;
+        int8_t *hi = (int8_t *)y, *lo = hi + 32 * nbu;
+        float d[2];
+        for (int k = 0; k < nbu; k++) {
+            __m512 v0 = _mm512_loadu_ps(x + 32 * k), v1 = _mm512_loadu_ps(x + 32 * k + 16);
+            float s = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))) / 127.0f;
+            const __m512 vs = _mm512_set1_ps(s), is = _mm512_set1_ps(s != 0.0f ? 1.0f / s : 0.0f);
+            const __m512 is255 = _mm512_set1_ps(s != 0.0f ? 255.0f / s : 0.0f);
+            const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+            __m512 v[2] = { v0, v1 };
+            for (int i = 0; i < 2; i++) {
+                /* MXCSR default rounding: nearest even */
+                __m512i h = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v[i], is)), nlim), lim);
+                __m512 resid = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(h), vs, v[i]);
+                __m512i l = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(resid, is255)), nlim), lim);
+                _mm_storeu_si128((__m128i *)(hi + 32 * k + 16 * i), _mm512_cvtsepi32_epi8(h));
+                _mm_storeu_si128((__m128i *)(lo + 32 * k + 16 * i), _mm512_cvtsepi32_epi8(l));
+            }
+            d[k] = s / 255.0f;
+        }
+        memcpy(lo + 32 * nbu, d, sizeof(float) * (size_t)nbu);
+        y += 68 * nbu;
     }
-    (void)t;
-    uint64_t h64;
-    memcpy(&h64, h, 8);
-    __m512 f = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)h64))); /* [dh0 dh1 dl0 dl1] */
-    const __m512i ih = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i il = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
-    __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(s[0]), _mm512_permutexvar_ps(ih, f));
-    x = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[1]), _mm512_permutexvar_ps(il, f), x);
-    *acc = _mm512_fmadd_ps(x, u->dw, *acc);
 }
 
-/* The V activation rows of one unit: pairs through unit_dot_pair where the
- * format allows (P and no min term), else one row at a time. */
-KERN_INLINE void unit_dots(dtype t, int P, int V, const wunit *u, const uint8_t *a, size_t a_row_bytes, int nb,
-                           __m512 *acc, __m128 *accm)
+static void dequantize2_q8_0(const void *src, float *y, int64_t n)
 {
+    const uint8_t *a = src;
+    const int64_t nb = n / QK8_0;
+    for (int64_t u = 0; u < nb; u += 2) {
+        int nbu = nb - u >= 2 ? 2 : 1;
+        const int8_t *hi = (const int8_t *)a, *lo = hi + 32 * nbu;
+        for (int k = 0; k < nbu; k++) {
+            float d;
+            memcpy(&d, lo + 32 * nbu + 4 * k, sizeof d);
+            for (int i = 0; i < 32; i++)
+                y[QK8_0 * (u + k) + i] = (float)(255 * hi[32 * k + i] + lo[32 * k + i]) * d;
+        }
+        a += 68 * nbu;
+    }
+}
+
+/* One unit (sign form) times one pair: acc += d_w * d_a * (255 S_hi + S_lo). */
+KERN_INLINE void unit_dot_pair(const wunit *u, const uint8_t *ap, int nb, __m512 *acc)
+{
+    __m512i h, l;
+    float da[2] = { 0.0f, 0.0f };
+    if (nb == 2) {
+        h = _mm512_loadu_si512(ap);
+        l = _mm512_loadu_si512(ap + 64);
+        memcpy(da, ap + 128, sizeof da);
+    } else {
+        h = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)ap));
+        l = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(ap + 32)));
+        memcpy(da, ap + 64, sizeof da[0]);
+    }
+    h = _mm512_mask_sub_epi8(h, u->neg, _mm512_setzero_si512(), h);
+    l = _mm512_mask_sub_epi8(l, u->neg, _mm512_setzero_si512(), l);
+    __m512i x = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u->u, h);
+    x = _mm512_dpbusd_epi32(_mm512_sub_epi32(_mm512_slli_epi32(x, 8), x), u->u, l);
+    const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 dav = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)da))));
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(x), _mm512_mul_ps(u->dw, dav), *acc);
+}
+
+/* The V activation rows (a: the tile's first row) of the unit starting at
+ * block b: pairs in the pair form where the format reads Q8_0 activations
+ * (P and no min term), else one row at a time (Q4_1/Q5_1 pairs: the
+ * generic form's hi and lo rows). */
+KERN_INLINE void unit_dots(dtype t, int P, int V, const wunit *u, const uint8_t *a, size_t a_row_bytes, int64_t b,
+                           int nb, __m512 *acc, __m128 *accm)
+{
+    const size_t abb = has_min(t) ? sizeof(block_q8_1) : sizeof(block_q8_0);
     if (P && !has_min(t)) {
 #pragma GCC unroll 8
         for (int v = 0; v + 1 < V; v += 2)
-            unit_dot_pair(t, u, a + (size_t)v * a_row_bytes, a + (size_t)(v + 1) * a_row_bytes, nb, &acc[v]);
+            unit_dot_pair(u, a + (size_t)v * a_row_bytes + 2 * abb * (size_t)b, nb, &acc[v]);
         return;
     }
 #pragma GCC unroll 8
     for (int v = 0; v < V; v++)
-        unit_dot(t, V, u, a + (size_t)v * a_row_bytes, nb, &acc[v], &accm[v]);
+        unit_dot(t, V, u, a + (size_t)v * a_row_bytes + abb * (size_t)b, nb, &acc[v], &accm[v]);
 }
 
 /* P = 1: two-level pairs (kern_matmul2_fn), rows v and v + 1 summed into
@@ -258,7 +316,6 @@ KERN_INLINE void q0_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, s
     const int NA = V == 1 ? 2 : 1; /* decode: two accumulators hide FMA latency */
     const int64_t nb = n / 32;
     const size_t wbb = wblock_bytes(t);
-    const size_t abb = has_min(t) ? sizeof(block_q8_1) : sizeof(block_q8_0);
     for (int64_t r = 0; r < n_rows; r++) {
         const uint8_t *wr = w + (size_t)r * w_row_bytes;
         __m512 acc[2][8];
@@ -276,17 +333,17 @@ KERN_INLINE void q0_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, s
             for (int k = 0; k < 2; k++) {
                 kern_prefetch(wr + (size_t)(b + 2 * k) * wbb, 2 * wbb);
                 wunit u = load_wunit(t, V, wr + (size_t)(b + 2 * k) * wbb, 2);
-                unit_dots(t, P, V, &u, a + (size_t)(b + 2 * k) * abb, a_row_bytes, 2, acc[k % NA], accm);
+                unit_dots(t, P, V, &u, a, a_row_bytes, b + 2 * k, 2, acc[k % NA], accm);
             }
         }
         if (b + 2 <= nb) {
             wunit u = load_wunit(t, V, wr + (size_t)b * wbb, 2);
-            unit_dots(t, P, V, &u, a + (size_t)b * abb, a_row_bytes, 2, acc[0], accm);
+            unit_dots(t, P, V, &u, a, a_row_bytes, b, 2, acc[0], accm);
             b += 2;
         }
         if (b < nb) {
             wunit u = load_wunit(t, V, wr + (size_t)b * wbb, 1);
-            unit_dots(t, P, V, &u, a + (size_t)b * abb, a_row_bytes, 1, acc[0], accm);
+            unit_dots(t, P, V, &u, a, a_row_bytes, b, 1, acc[0], accm);
         }
         if (P) {
 #pragma GCC unroll 8
@@ -333,4 +390,6 @@ void kern_fill_q_avx512(kern_ops *ops)
     ops->matmul2[DT_Q5_0] = matmul2_q5_0;
     ops->matmul2[DT_Q4_1] = matmul2_q4_1;
     ops->matmul2[DT_Q5_1] = matmul2_q5_1;
+    ops->quantize2[DT_Q8_0] = quantize2_q8_0;
+    ops->dequantize2[DT_Q8_0] = dequantize2_q8_0;
 }
