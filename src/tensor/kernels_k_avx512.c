@@ -326,10 +326,12 @@ KERN_INLINE void load_wpair(dtype t, const uint8_t *wb, wpair *s)
         __m512 scf = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)b->scales))),
                                    _mm512_set1_ps(_cvtsh_ss(b->d)));
         s->corr = _mm512_mul_ps(scf, _mm512_set1_ps(32.0f));
-        const __m512i lane4 = _mm512_set_epi32(12, 12, 12, 12, 8, 8, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
-            s->sc[r] = _mm512_permutexvar_ps(_mm512_add_epi32(lane4, _mm512_set1_epi32(2 * (r & 1) + (r >> 1))), scf);
+        /* register r = N + 2P, lane k: scale 4k + 2N + P, i.e. element
+         * 2N + P of the 128-bit lane k of scf (an in-lane shuffle) */
+        s->sc[0] = _mm512_permute_ps(scf, 0x00);
+        s->sc[1] = _mm512_permute_ps(scf, 0xAA);
+        s->sc[2] = _mm512_permute_ps(scf, 0x55);
+        s->sc[3] = _mm512_permute_ps(scf, 0xFF);
         return;
     }
     const block_q4_k *b4 = (const block_q4_k *)wb;
@@ -359,15 +361,16 @@ KERN_INLINE void load_wpair(dtype t, const uint8_t *wb, wpair *s)
     }
     uint64_t sc64, m64;
     kern_k_scales64(b4->scales, &sc64, &m64);
-    __m512 fs = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x((long long)m64, (long long)sc64)));
+    /* 128-bit lane k of fs: [d sc[2k], d sc[2k+1], dmin m[2k], dmin m[2k+1]] */
+    __m128i scm = _mm_unpacklo_epi16(_mm_cvtsi64_si128((long long)sc64), _mm_cvtsi64_si128((long long)m64));
     uint32_t dm; /* d and dmin */
     memcpy(&dm, &b4->d, sizeof dm);
-    const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    fs = _mm512_mul_ps(fs, _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128((int)dm)))));
-    /* fs = [d * sc[0..7], dmin * m[0..7]] */
-    s->sc[0] = _mm512_permutexvar_ps(_mm512_set_epi32(6, 6, 6, 6, 4, 4, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0), fs);
-    s->sc[1] = _mm512_permutexvar_ps(_mm512_set_epi32(7, 7, 7, 7, 5, 5, 5, 5, 3, 3, 3, 3, 1, 1, 1, 1), fs);
-    s->corr = _mm512_permutexvar_ps(_mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8), fs);
+    __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dm));
+    __m512 fs = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(scm)),
+                              _mm512_broadcast_f32x4(_mm_unpacklo_ps(d2, d2)));
+    s->sc[0] = _mm512_permute_ps(fs, 0x00); /* lane k: sub-block 2k */
+    s->sc[1] = _mm512_permute_ps(fs, 0x55); /* 2k + 1 */
+    s->corr = _mm512_permute_ps(fs, 0xFA);  /* element 4k + i: m[2k + i / 2] */
 }
 
 /* One unpacked super-block times one pair: acc += d_a * (corr . nsum +
