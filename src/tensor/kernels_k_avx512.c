@@ -143,53 +143,6 @@ KERN_INLINE void super_dot(dtype t, const wsuper *s, const block_q8_k *ab, __m51
     }
 }
 
-KERN_INLINE void k_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
-                        const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
-{
-    const int NA = V == 1 ? 2 : 1;
-    const int64_t nb = n / QK_K;
-    const size_t wbb = t == DT_Q4_K ? sizeof(block_q4_k) : t == DT_Q5_K ? sizeof(block_q5_k) : sizeof(block_q6_k);
-    for (int64_t r = 0; r < n_rows; r++) {
-        const uint8_t *wr = w + (size_t)r * w_row_bytes;
-        __m512 acc[2][8];
-        __m256 accm[8];
-#pragma GCC unroll 8
-        for (int v = 0; v < V; v++) {
-            acc[0][v] = acc[1][v] = _mm512_setzero_ps();
-            accm[v] = _mm256_setzero_ps();
-        }
-        /* two super-blocks per step so the accumulator index is a constant
-         * (a runtime index would keep the accumulators in memory) */
-        int64_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-#pragma GCC unroll 2
-            for (int k = 0; k < 2; k++) {
-                wsuper s;
-                kern_prefetch(wr + (size_t)(b + k) * wbb, wbb);
-                load_wsuper(t, wr + (size_t)(b + k) * wbb, &s);
-#pragma GCC unroll 8
-                for (int v = 0; v < V; v++)
-                    super_dot(t, &s, (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b + k, &acc[k % NA][v],
-                              &accm[v]);
-            }
-        }
-        if (b < nb) {
-            wsuper s;
-            load_wsuper(t, wr + (size_t)b * wbb, &s);
-#pragma GCC unroll 8
-            for (int v = 0; v < V; v++)
-                super_dot(t, &s, (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b, &acc[0][v], &accm[v]);
-        }
-#pragma GCC unroll 8
-        for (int v = 0; v < V; v++) {
-            __m512 sum = NA == 2 ? _mm512_add_ps(acc[0][v], acc[1][v]) : acc[0][v];
-            if (t != DT_Q6_K)
-                sum = _mm512_add_ps(sum, _mm512_zextps256_ps512(accm[v]));
-            y[v * y_stride + r] = _mm512_reduce_add_ps(sum);
-        }
-    }
-}
-
 /* ======================================================================== */
 /* Two-level activations: the pair form                                      */
 /* ======================================================================== */
@@ -393,45 +346,72 @@ KERN_INLINE void pair_dot(dtype t, const wpair *s, const block_k2 *a, __m512 *ac
     *acc = _mm512_fmadd_ps(f, _mm512_set1_ps(a->d), *acc);
 }
 
-/* A two-level tile (kern_matmul2_fn): V activation rows = V / 2 pairs, pair
- * p starting at row 2p, output p. */
-KERN_INLINE void k2_tile(dtype t, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
-                         const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
+/* ======================================================================== */
+/* Tiles                                                                     */
+/* ======================================================================== */
+
+/* One super-block (at wb, index b) of a weight row, unpacked once, times the
+ * tile's activation rows: P = 0, V rows of Q8_K; P = 1, V / 2 pairs (pair p
+ * starting at row 2p), output p. */
+KERN_INLINE void k_step(dtype t, int P, int V, const uint8_t *wb, const uint8_t *a, size_t a_row_bytes, int64_t b,
+                        __m512 *acc, __m256 *accm)
 {
-    const int NP = V / 2;
-    const int NA = NP == 1 ? 2 : 1; /* decode: two accumulators hide the FMA latency */
+    if (P) {
+        wpair s;
+        load_wpair(t, wb, &s);
+#pragma GCC unroll 4
+        for (int p = 0; p < V / 2; p++)
+            pair_dot(t, &s, (const block_k2 *)(a + (size_t)(2 * p) * a_row_bytes) + b, &acc[p]);
+        return;
+    }
+    wsuper s;
+    load_wsuper(t, wb, &s);
+#pragma GCC unroll 8
+    for (int v = 0; v < V; v++)
+        super_dot(t, &s, (const block_q8_k *)(a + (size_t)v * a_row_bytes) + b, &acc[v], &accm[v]);
+}
+
+/* A tile: 1 row x V activation rows (P = 1: two-level pairs, kern_matmul2_fn). */
+KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, size_t w_row_bytes, int64_t n_rows,
+                          const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
+{
+    const int NO = P ? V / 2 : V;   /* outputs per row */
+    const int NA = NO == 1 ? 2 : 1; /* decode: two accumulators hide the FMA latency */
     const int64_t nb = n / QK_K;
     const size_t wbb = t == DT_Q4_K ? sizeof(block_q4_k) : t == DT_Q5_K ? sizeof(block_q5_k) : sizeof(block_q6_k);
     for (int64_t r = 0; r < n_rows; r++) {
         const uint8_t *wr = w + (size_t)r * w_row_bytes;
-        __m512 acc[2][4];
-#pragma GCC unroll 4
-        for (int p = 0; p < NP; p++)
-            acc[0][p] = acc[1][p] = _mm512_setzero_ps();
+        __m512 acc[2][8];
+        __m256 accm[8];
+#pragma GCC unroll 8
+        for (int o = 0; o < NO; o++) {
+            acc[0][o] = acc[1][o] = _mm512_setzero_ps();
+            accm[o] = _mm256_setzero_ps();
+        }
+        /* two super-blocks per step so the accumulator index is a constant
+         * (a runtime index would keep the accumulators in memory) */
         int64_t b = 0;
         for (; b + 2 <= nb; b += 2) {
 #pragma GCC unroll 2
             for (int k = 0; k < 2; k++) {
-                wpair s;
                 kern_prefetch(wr + (size_t)(b + k) * wbb, wbb);
-                load_wpair(t, wr + (size_t)(b + k) * wbb, &s);
-#pragma GCC unroll 4
-                for (int p = 0; p < NP; p++)
-                    pair_dot(t, &s, (const block_k2 *)(a + (size_t)(2 * p) * a_row_bytes) + b + k, &acc[k % NA][p]);
+                k_step(t, P, V, wr + (size_t)(b + k) * wbb, a, a_row_bytes, b + k, acc[k % NA], accm);
             }
         }
-        if (b < nb) {
-            wpair s;
-            load_wpair(t, wr + (size_t)b * wbb, &s);
-#pragma GCC unroll 4
-            for (int p = 0; p < NP; p++)
-                pair_dot(t, &s, (const block_k2 *)(a + (size_t)(2 * p) * a_row_bytes) + b, &acc[0][p]);
+        if (b < nb)
+            k_step(t, P, V, wr + (size_t)b * wbb, a, a_row_bytes, b, acc[0], accm);
+#pragma GCC unroll 8
+        for (int o = 0; o < NO; o++) {
+            __m512 sum = NA == 2 ? _mm512_add_ps(acc[0][o], acc[1][o]) : acc[0][o];
+            if (!P && t != DT_Q6_K)
+                sum = _mm512_add_ps(sum, _mm512_zextps256_ps512(accm[o]));
+            y[o * y_stride + r] = _mm512_reduce_add_ps(sum);
         }
-#pragma GCC unroll 4
-        for (int p = 0; p < NP; p++)
-            y[p * y_stride + r] = _mm512_reduce_add_ps(NA == 2 ? _mm512_add_ps(acc[0][p], acc[1][p]) : acc[0][p]);
     }
 }
+
+#define k_tile(T, V, ...) k_tile_p(T, 0, V, __VA_ARGS__)
+#define k2_tile(T, V, ...) k_tile_p(T, 1, V, __VA_ARGS__)
 
 KERN_DEFINE_MATMULS(q4_k, k_tile, k2_tile, DT_Q4_K, 8)
 KERN_DEFINE_MATMULS(q5_k, k_tile, k2_tile, DT_Q5_K, 8)
