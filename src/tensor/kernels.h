@@ -41,7 +41,11 @@
  * integer sums within each block (integer addition is exact in any order);
  * only the order of the float scalings differs, so SIMD results match the
  * scalar reference to about 1e-6 of sum|w*x|. The activation quantizers give
- * bit-identical bytes on every path.
+ * bit-identical bytes on every path. The two-level forms of the default
+ * 16-bit mode (kern_quantize2) are the exception: a path may have its own
+ * (AVX-512 does), with a second level about as fine as the generic one's,
+ * so paths agree there to the activations' rounding (~1/65000 of a block's
+ * largest value), and each path's products are exact on its own form.
  *
  * Owns: the kernel tables and the CPU detection. Does not: allocate (the
  * caller owns every buffer, including the scratch for converted activations),
