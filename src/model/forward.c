@@ -14,9 +14,10 @@
  * Matrix products are "jobs" on the thread pool (mm_run): phase 1 prepares
  * the activation rows (RMSNorm or SiLU·up, then conversion to the kernel's
  * 8-bit format), a barrier, phase 2 splits the weight rows across threads so
- * each weight byte is read once per chunk, and an optional phase 3 adds the
- * result into the residual stream. Fusing these steps saves a pass over the
- * activations and a thread wake-up per step.
+ * each weight byte is read once per chunk, and an optional phase 3 adds each
+ * thread's rows of the result into the residual stream as soon as they are
+ * done. Fusing these steps saves a pass over the activations and a thread
+ * wake-up per step.
  *
  * KV cache layout (F16): K as [layer][pos][n_head_kv*hd] — a head's keys are
  * rows the score kernel streams; V transposed as [layer][kv_head][hd][pos] —
@@ -393,35 +394,29 @@ static void mm_worker(void *ctx, int ith, int nth)
             if (wide) {
                 kern_wide_rows(ops, w->type, w->data, w->row_bytes, j->n, r0, nr, c->act, j->n_vecs, y, ys,
                                c->wide_w + (size_t)ith * c->wide_chunk, c->wide_chunk);
-                continue;
-            }
-            if (!two_level) {
+            } else if (!two_level) {
                 ops->matmul[w->type](j->n, wr, w->row_bytes, nr, a, a_stride_bytes, j->n_vecs, y + r0, ys);
-                continue;
-            }
-            if (ops->matmul2[w->type]) {
+            } else if (ops->matmul2[w->type]) {
                 ops->matmul2[w->type](j->n, wr, w->row_bytes, nr, a, a_stride_bytes, 2 * j->n_vecs, y + r0, ys);
-                continue;
+            } else {
+                ops->matmul[w->type](j->n, wr, w->row_bytes, nr, a, a_stride_bytes, 2 * j->n_vecs, ytile,
+                                     TILE_ROWS);
+                for (int64_t v = 0; v < j->n_vecs; v++) {
+                    const float *yh = ytile + (size_t)(2 * v) * TILE_ROWS, *yl = yh + TILE_ROWS;
+                    float *yo = y + v * ys + r0;
+                    for (int64_t r = 0; r < nr; r++)
+                        yo[r] = yh[r] + yl[r];
+                }
             }
-            ops->matmul[w->type](j->n, wr, w->row_bytes, nr, a, a_stride_bytes, 2 * j->n_vecs, ytile, TILE_ROWS);
-            for (int64_t v = 0; v < j->n_vecs; v++) {
-                const float *yh = ytile + (size_t)(2 * v) * TILE_ROWS, *yl = yh + TILE_ROWS;
-                float *yo = y + v * ys + r0;
-                for (int64_t r = 0; r < nr; r++)
-                    yo[r] = yh[r] + yl[r];
-            }
-        }
-    }
-
-    /* Phase 3: add into the residual stream. */
-    if (j->residual) {
-        pool_barrier(c->pool);
-        int64_t n_out = j->outs[0].w->n_rows;
-        for (long v = b; v < e; v++) {
-            float *r = j->residual + v * j->residual_stride;
-            const float *y = j->outs[0].y + v * j->outs[0].y_stride;
-            for (int64_t i = 0; i < n_out; i++)
-                r[i] += y[i];
+            /* Phase 3, per tile: add this tile's rows into the residual
+             * stream (no other thread touches these rows, so no barrier). */
+            if (o == 0 && j->residual)
+                for (int64_t v = 0; v < j->n_vecs; v++) {
+                    float *rs = j->residual + v * j->residual_stride + r0;
+                    const float *yo = y + v * ys + r0;
+                    for (int64_t r = 0; r < nr; r++)
+                        rs[r] += yo[r];
+                }
         }
     }
 }
