@@ -297,6 +297,18 @@ static void decode2_one(void *ctx, int c)
     pool_run(d->p, decode2_run, &j);
 }
 
+/* The fields every kernel result line starts with. */
+static void add_kernel_fields(result *r, const char *bench, const char *type, const kern_ops *ops, int threads,
+                              int64_t rows, int64_t cols)
+{
+    add_field(r, false, "bench", "%s", bench);
+    add_field(r, false, "type", "%s", type);
+    add_field(r, false, "isa", "%s", ops->name);
+    add_field(r, true, "threads", "%d", threads);
+    add_field(r, true, "rows", "%lld", (long long)rows);
+    add_field(r, true, "cols", "%lld", (long long)cols);
+}
+
 /* Sweeps over the n_copies copies (at least 5, or 2 with --quick, and at
  * least a second): seconds per matrix, best and median. */
 static void time_sweeps(void (*one)(void *ctx, int c), void *ctx, int n_copies, bool quick, double *t_best,
@@ -325,12 +337,7 @@ static void emit_decode(emitter *em, const char *bench, const char *type, const 
 {
     double gbps = (double)mat_bytes / t_med * 1e-9, gbps_best = (double)mat_bytes / t_best * 1e-9;
     result r = { 0 };
-    add_field(&r, false, "bench", "%s", bench);
-    add_field(&r, false, "type", "%s", type);
-    add_field(&r, false, "isa", "%s", ops->name);
-    add_field(&r, true, "threads", "%d", threads);
-    add_field(&r, true, "rows", "%lld", (long long)rows);
-    add_field(&r, true, "cols", "%lld", (long long)cols);
+    add_kernel_fields(&r, bench, type, ops, threads, rows, cols);
     add_field(&r, true, "weight_mib", "%.2f", (double)mat_bytes / 1048576.0);
     add_field(&r, true, "copies", "%d", n_copies);
     add_field(&r, true, "stream_mib", "%.1f", (double)mat_bytes * n_copies / 1048576.0);
@@ -396,12 +403,7 @@ static void emit_prefill(emitter *em, const char *bench, const char *type, const
 {
     double gops = 2.0 * (double)rows * (double)cols * (double)vecs / best * 1e-9;
     result q = { 0 };
-    add_field(&q, false, "bench", "%s", bench);
-    add_field(&q, false, "type", "%s", type);
-    add_field(&q, false, "isa", "%s", ops->name);
-    add_field(&q, true, "threads", "%d", threads);
-    add_field(&q, true, "rows", "%lld", (long long)rows);
-    add_field(&q, true, "cols", "%lld", (long long)cols);
+    add_kernel_fields(&q, bench, type, ops, threads, rows, cols);
     add_field(&q, true, "vecs", "%lld", (long long)vecs);
     add_field(&q, true, "ms", "%.3f", best * 1e3);
     add_field(&q, true, "gops", "%.1f", gops);
