@@ -251,6 +251,23 @@ void kern_dequantize2(const kern_ops *ops, dtype at, const void *src, int64_t n,
     }
 }
 
+void kern_dequantize2_q8_0_pair(const void *src, float *y, int64_t n)
+{
+    const uint8_t *a = src;
+    const int64_t nb = n / QK8_0;
+    for (int64_t u = 0; u < nb; u += 2) {
+        int nbu = nb - u >= 2 ? 2 : 1;
+        const int8_t *hi = (const int8_t *)a, *lo = hi + 32 * nbu;
+        for (int k = 0; k < nbu; k++) {
+            float d;
+            memcpy(&d, lo + 32 * nbu + 4 * k, sizeof d);
+            for (int i = 0; i < 32; i++)
+                y[QK8_0 * (u + k) + i] = (float)(KERN_Q8_0_PAIR_RATIO * hi[32 * k + i] + lo[32 * k + i]) * d;
+        }
+        a += 68 * nbu;
+    }
+}
+
 size_t kern_act_row_bytes(dtype t, int64_t n)
 {
     const dtype_info *ti = dtype_get((uint32_t)t);

@@ -127,6 +127,25 @@ void kern_wide_quantize_by8(kern_quantize8_fn quantize8, const float *x, int64_t
 void kern_fill_wide_avx2(kern_ops *ops);
 void kern_fill_wide_avx512(kern_ops *ops);
 
+/* The pair form of Q8_0 activations for the default 16-bit mode (AVX2 and
+ * AVX-512; the K-quants have their own, kernels_k_avx512.c). Each block of
+ * 32 activations is kept in two levels with steps in a fixed ratio:
+ *     s = max|x| / 127,  hi = round(x / s),  lo = round((x - s * hi) / (s / 255))
+ * so x ~ (255 * hi + lo) * (s / 255) to within s / 510. The ratio is 255,
+ * not 256, because the kernels' sign trick negates lo, which must therefore
+ * stay within -127..127 (|residual| <= s/2 gives |lo| <= 127.5: only an exact
+ * tie is clamped). The scale is kept as an F32 s / 255 (the generic form's
+ * F16 scales lose the lo level of blocks with tiny values). Per unit of two
+ * blocks, 136 bytes = the two Q8_0 rows it replaces:
+ *     hi[64] | lo[64] | d[2]
+ * and a row's odd last block is a unit of its own, hi[32] | lo[32] | d; so
+ * block b's unit starts at byte 68 * (b & ~1). The kernels add the levels'
+ * integer sums, 255 * hi + lo, before the one conversion to float: per
+ * 32-bit lane at most 4 products, 4 * 128 * 127 * 256 < 2^24, so the
+ * conversion is exact. The SIMD quantizers write identical bytes. */
+enum { KERN_Q8_0_PAIR_RATIO = 255 };
+void kern_dequantize2_q8_0_pair(const void *src, float *y, int64_t n);
+
 /* Round-to-nearest-even of an activation value already scaled into
  * [-127.06, 127.06], clamped to the symmetric int8 range. The scalar
  * quantizers use it; the SIMD ones use the CPU's default rounding

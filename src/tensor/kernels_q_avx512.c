@@ -204,21 +204,8 @@ KERN_INLINE void unit_dot(dtype t, int V, const wunit *u, const uint8_t *ab, int
 /* Two-level activations: the pair form for Q8_0 activations                 */
 /* ======================================================================== */
 
-/* As for the K-quants (kernels_k_avx512.c), the default 16-bit mode keeps
- * each block of 32 activations in two levels with steps in a fixed ratio:
- *     s = max|x| / 127,  hi = round(x / s),  lo = round((x - s * hi) / (s / 255))
- * so x ~ (255 * hi + lo) * (s / 255) to within s / 510. The ratio is 255,
- * not 256 as for the K-quants, because the sign trick below negates lo,
- * which must therefore stay within -127..127 (|residual| <= s/2 gives
- * |lo| <= 127.5: only an exact tie is clamped). The scale is kept as an F32
- * s / 255 (the generic form's F16 scales lose the lo level of blocks with
- * tiny values). Per unit of two blocks (the kernels' step), 136 bytes = the
- * two Q8_0 rows it replaces:
- *     hi[64] | lo[64] | d[2]
- * and a row's odd last block is a unit of its own, hi[32] | lo[32] | d.
- * The kernels add the levels' integer sums, 255 * hi + lo, before the one
- * conversion to float: per lane at most 4 * 128 * 127 * 256, below 2^24, so
- * the conversion is exact. */
+/* The pair form (layout and bounds in kernels_internal.h, above
+ * kern_dequantize2_q8_0_pair). */
 static void quantize2_q8_0(const float *x, void *vy, int64_t n)
 {
     uint8_t *y = vy;
@@ -231,38 +218,21 @@ static void quantize2_q8_0(const float *x, void *vy, int64_t n)
             __m512 v0 = _mm512_loadu_ps(x + 32 * k), v1 = _mm512_loadu_ps(x + 32 * k + 16);
             float s = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))) / 127.0f;
             const __m512 vs = _mm512_set1_ps(s), is = _mm512_set1_ps(s != 0.0f ? 1.0f / s : 0.0f);
-            const __m512 is255 = _mm512_set1_ps(s != 0.0f ? 255.0f / s : 0.0f);
+            const __m512 isr = _mm512_set1_ps(s != 0.0f ? (float)KERN_Q8_0_PAIR_RATIO / s : 0.0f);
             const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
             __m512 v[2] = { v0, v1 };
             for (int i = 0; i < 2; i++) {
                 /* MXCSR default rounding: nearest even */
                 __m512i h = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v[i], is)), nlim), lim);
                 __m512 resid = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(h), vs, v[i]);
-                __m512i l = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(resid, is255)), nlim), lim);
+                __m512i l = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(resid, isr)), nlim), lim);
                 _mm_storeu_si128((__m128i *)(hi + 32 * k + 16 * i), _mm512_cvtsepi32_epi8(h));
                 _mm_storeu_si128((__m128i *)(lo + 32 * k + 16 * i), _mm512_cvtsepi32_epi8(l));
             }
-            d[k] = s / 255.0f;
+            d[k] = s / (float)KERN_Q8_0_PAIR_RATIO;
         }
         memcpy(lo + 32 * nbu, d, sizeof(float) * (size_t)nbu);
         y += 68 * nbu;
-    }
-}
-
-static void dequantize2_q8_0(const void *src, float *y, int64_t n)
-{
-    const uint8_t *a = src;
-    const int64_t nb = n / QK8_0;
-    for (int64_t u = 0; u < nb; u += 2) {
-        int nbu = nb - u >= 2 ? 2 : 1;
-        const int8_t *hi = (const int8_t *)a, *lo = hi + 32 * nbu;
-        for (int k = 0; k < nbu; k++) {
-            float d;
-            memcpy(&d, lo + 32 * nbu + 4 * k, sizeof d);
-            for (int i = 0; i < 32; i++)
-                y[QK8_0 * (u + k) + i] = (float)(255 * hi[32 * k + i] + lo[32 * k + i]) * d;
-        }
-        a += 68 * nbu;
     }
 }
 
@@ -391,5 +361,5 @@ void kern_fill_q_avx512(kern_ops *ops)
     ops->matmul2[DT_Q4_1] = matmul2_q4_1;
     ops->matmul2[DT_Q5_1] = matmul2_q5_1;
     ops->quantize2[DT_Q8_0] = quantize2_q8_0;
-    ops->dequantize2[DT_Q8_0] = dequantize2_q8_0;
+    ops->dequantize2[DT_Q8_0] = kern_dequantize2_q8_0_pair;
 }
