@@ -37,6 +37,15 @@ ls_status plat_map_file(const char *path, plat_map *out)
     close(fd); /* the mapping keeps the file alive */
     if (p == MAP_FAILED)
         return ls_error(LS_ERR_IO, "%s: cannot map %lld bytes: %s", path, (long long)st.st_size, strerror(e));
+    /* Ask for 2 MiB pages (advice only: ignored where the kernel or the file
+     * system cannot). Decoding streams every weight once per token; with 4 KiB
+     * pages that is a page-table walk per 4 KiB and a stop of the hardware
+     * prefetcher at every page boundary. Asked before the first touch, Linux
+     * reads the file into 2 MiB page-cache pages and maps them whole (so the
+     * rarely read embedding table becomes resident too: ~+100 MiB on 1.5B).
+     * `bench -m r1-1.5b-q4_k_m -n 128`, page cache dropped before each run,
+     * 4 interleaved pairs: tg 26.5 -> 28.0 tokens/s (mean). */
+    (void)madvise(p, (size_t)st.st_size, MADV_HUGEPAGE);
     out->data = p;
     out->size_bytes = (size_t)st.st_size;
     return LS_OK;
