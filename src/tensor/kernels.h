@@ -43,7 +43,8 @@
  * scalar reference to about 1e-6 of sum|w*x|. The activation quantizers give
  * bit-identical bytes on every path. The two-level forms of the default
  * 16-bit mode (kern_quantize2) are the exception: a path may have its own
- * (AVX-512 does), with a second level about as fine as the generic one's,
+ * (AVX-512 for the K-quants; AVX2 and AVX-512 share one for Q8_0, byte for
+ * byte), with a second level about as fine as the generic one's,
  * so paths agree there to the activations' rounding (~1/65000 of a block's
  * largest value), and each path's products are exact on its own form.
  *
