@@ -192,6 +192,14 @@ else
   C=256
   for m in "$SHARED"/models/golden-*.gguf "$SHARED/models/stories260K.gguf"; do
     name=$(basename "$m" .gguf)
+    case $name in golden-qwen3moe-*)
+      # not runnable yet: refused before any weight is read, with the reason
+      "$BIN" run -m "$m" -p "Hello" -n 1 >/dev/null 2>"$TMP/err"
+      [ $? = 1 ] && grep -q "architecture 'qwen3moe' is not supported" "$TMP/err" && ok \
+        || bad "$name: refused clearly: $(cat "$TMP/err")"
+      echo "$name: skipped the memory estimate (qwen3moe is not supported yet)"
+      continue ;;
+    esac
     # the longest prefix of the words that leaves room for a chat template
     # (7 tokens for R1) and the 8 generated tokens: ten words at a time, then one
     text="" i=1 step=10

@@ -24,19 +24,26 @@ for model in "$SHARED"/models/*.gguf; do
         "tokenizer:" "chat template:"; do
         check "$name: line '$line'" grep -q "^$line" "$out"
     done
-    check "$name: architecture supported" grep -q "^architecture:  \(llama\|qwen2\) (supported by localseek)" "$out"
+    # qwen3moe (mixture of experts) is recognised as planned and refused by
+    # run/chat until the engine issue adds it; every other file is runnable
+    case $name in
+    golden-qwen3moe-*) want="qwen3moe (not supported by localseek yet: planned)"; status=planned ;;
+    *) want="\(llama\|qwen2\|qwen3\) (supported by localseek)"; status=supported ;;
+    esac
+    check "$name: architecture $status" grep -q "^architecture:  $want" "$out"
     check "$name: human size in MiB" grep -Eq "^file size: +[0-9.]+ MiB" "$out"
     "$BIN" info -m "$model" --json >"$TMP/out.json" 2>"$TMP/err.txt"
     check "$name: --json exit 0" test $? -eq 0
     check "$name: --json parses" python3 -c 'import json,sys; json.load(sys.stdin)' <"$TMP/out.json"
     check "$name: --json is one line" test "$(wc -l <"$TMP/out.json")" -eq 1
     # the JSON agrees with the text and with the file
-    check "$name: --json values" python3 - "$TMP/out.json" "$model" <<'EOF'
+    check "$name: --json values" python3 - "$TMP/out.json" "$model" "$status" <<'EOF'
 import json, os, sys
 d = json.load(open(sys.argv[1]))
 assert d["file_size_bytes"] == os.path.getsize(sys.argv[2]), "size"
-assert d["gguf_version"] == 3 and d["architecture"] in ("llama", "qwen2"), "arch"
-assert d["architecture_supported"] is True and d["all_tensor_types_supported"] is True, "support"
+assert d["gguf_version"] == 3 and d["architecture"] in ("llama", "qwen2", "qwen3", "qwen3moe"), "arch"
+assert d["architecture_status"] == sys.argv[3], "status"
+assert d["architecture_supported"] is (sys.argv[3] == "supported") and d["all_tensor_types_supported"] is True, "support"
 assert d["hyperparameters"]["embedding_length"] > 0 and d["hyperparameters"]["block_count"] > 0, "hp"
 assert d["vocab_size"] > 0 and d["tokenizer"]["model"] in ("gpt2", "llama"), "tokenizer"
 assert sum(t["n_tensors"] for t in d["tensor_types"]) == d["n_tensors"], "type counts"

@@ -31,14 +31,14 @@
 /* ======================================================================== */
 
 /* "supported" when the model layer has a row for the architecture
- * (src/model/arch.c), "planned" for qwen3, "unsupported" otherwise. */
+ * (src/model/arch.c), "planned" for qwen3moe, "unsupported" otherwise. */
 static const char *arch_status(gguf_str arch)
 {
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(arch.len < 63 ? arch.len : 63), arch.ptr);
     if (arch.len < 63 && arch_find(name))
         return "supported";
-    if (gguf_str_eq(arch, "qwen3"))
+    if (gguf_str_eq(arch, "qwen3moe"))
         return "planned";
     return "unsupported";
 }

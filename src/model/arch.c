@@ -7,9 +7,9 @@ static const arch_desc archs[] = {
     /* name     qkv_bias qk_norm rope       output_may_tie */
     { "llama", false, false, ROPE_NORM, true },
     { "qwen2", true, false, ROPE_NEOX, true },
-    /* qwen3 would be { "qwen3", false, true, ROPE_NEOX, true }: forward.c
-     * already applies qk_norm, but no reference logits exist for it yet, so it
-     * is not claimed. LIMITATION. */
+    { "qwen3", false, true, ROPE_NEOX, true },
+    /* qwen3moe (Qwen3-Coder-30B-A3B) has the qwen3 attention and a mixture of
+     * experts in place of the feed-forward layer: not supported yet. LIMITATION. */
 };
 
 const arch_desc *arch_find(const char *name)
@@ -22,5 +22,5 @@ const arch_desc *arch_find(const char *name)
 
 const char *arch_supported_list(void)
 {
-    return "llama, qwen2";
+    return "llama, qwen2, qwen3";
 }
