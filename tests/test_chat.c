@@ -37,12 +37,12 @@ typedef struct {
     int n_calls;
 } sink;
 
-static void on_text(void *ctx, chat_part part, const char *t, size_t n)
+static void on_text(void *ctx, gen_part part, const char *t, size_t n)
 {
     sink *s = ctx;
     s->n_calls++;
-    char *buf = part == CHAT_ANSWER ? s->text : s->think;
-    size_t *len = part == CHAT_ANSWER ? &s->n : &s->n_think;
+    char *buf = part == GEN_ANSWER ? s->text : s->think;
+    size_t *len = part == GEN_ANSWER ? &s->n : &s->n_think;
     if (*len + n < sizeof s->text) {
         memcpy(buf + *len, t, n);
         *len += n;
@@ -64,24 +64,24 @@ static bool cancelled(void *ctx)
     return s->cancel_after >= 0 && s->n_calls >= s->cancel_after;
 }
 
-static model *m;
-static tok_tokenizer *tok;
+static engine *eng;
+static const model *m;
+static const tok_tokenizer *tok;
 
 static chat_params params(void)
 {
     chat_params p = chat_default_params(tpl_detect_file(m->file, NULL));
     p.n_ctx = 1024;
-    p.n_threads = 2;
-    p.sampling.temp = 0;
-    p.think_budget = 6;   /* random weights never close their thoughts alone */
-    p.n_answer_max = 12;
+    p.gen.sampling.temp = 0;
+    p.gen.think_budget = 6;   /* random weights never close their thoughts alone */
+    p.gen.n_answer_max = 12;
     return p;
 }
 
 static chat *new_chat(const chat_params *p)
 {
     chat *c = NULL;
-    ls_status st = chat_create(m, tok, p, &c);
+    ls_status st = chat_create(eng, p, &c);
     CHECK(st == LS_OK, "chat_create: %s", ls_error_msg());
     return c;
 }
@@ -90,7 +90,7 @@ static ls_status send(chat *c, const char *text, sink *s, chat_turn_stats *st)
 {
     memset(s, 0, sizeof *s);
     s->cancel_after = -1;
-    chat_callbacks cb = { on_text, on_note, cancelled, s };
+    gen_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = cancelled, .ctx = s };
     return chat_send(c, text, &cb, st);
 }
 
@@ -191,7 +191,7 @@ static void test_system_and_forgery(void)
 static void test_stops_and_cancel(void)
 {
     chat_params p = params();
-    p.n_answer_max = 40;
+    p.gen.n_answer_max = 40;
     chat *c = new_chat(&p);
     if (!c)
         return;
@@ -200,7 +200,7 @@ static void test_stops_and_cancel(void)
     CHECK(send(c, turns[1], &s, &st) == LS_OK, "%s", ls_error_msg());
     char full[65536];
     snprintf(full, sizeof full, "%s", s.text);
-    CHECK(st.stop == CHAT_STOP_LENGTH && st.n_answer == 40, "answer limit: %s after %d", chat_stop_name(st.stop),
+    CHECK(st.stop == GEN_STOP_LENGTH && st.n_answer == 40, "answer limit: %s after %d", gen_stop_name(st.stop),
           st.n_answer);
     chat_free(c);
 
@@ -210,26 +210,26 @@ static void test_stops_and_cancel(void)
         char stop[8];
         memcpy(stop, full + len / 2, 4);
         stop[4] = 0;
-        p.stops[0] = stop;
-        p.n_stops = 1;
+        p.gen.stops[0] = stop;
+        p.gen.n_stops = 1;
         c = new_chat(&p);
         CHECK(send(c, turns[1], &s, &st) == LS_OK, "%s", ls_error_msg());
         const char *at = strstr(full, stop);
-        CHECK(st.stop == CHAT_STOP_STRING, "stopped by the stop string (%s)", chat_stop_name(st.stop));
+        CHECK(st.stop == GEN_STOP_STRING, "stopped by the stop string (%s)", gen_stop_name(st.stop));
         CHECK(at && s.n == (size_t)(at - full) && strncmp(s.text, full, s.n) == 0,
               "the answer is the text before \"%s\": got %zu bytes, expected %td", stop, s.n, at - full);
         CHECK(strcmp(chat_get_message(c, 1).content, s.text) == 0, "the stored answer is what was shown");
         chat_free(c);
-        p.n_stops = 0;
+        p.gen.n_stops = 0;
     }
 
     /* Cancel after a few pieces: the partial answer is kept, marked. */
     c = new_chat(&p);
     memset(&s, 0, sizeof s);
     s.cancel_after = 10;
-    chat_callbacks cb = { on_text, on_note, cancelled, &s };
+    gen_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = cancelled, .ctx = &s };
     CHECK(chat_send(c, turns[0], &cb, &st) == LS_OK, "%s", ls_error_msg());
-    CHECK(st.stop == CHAT_STOP_CANCELLED, "cancelled (%s)", chat_stop_name(st.stop));
+    CHECK(st.stop == GEN_STOP_CANCELLED, "cancelled (%s)", gen_stop_name(st.stop));
     CHECK(chat_n_messages(c) == 2 && chat_get_message(c, 1).interrupted, "the cut answer is kept and marked");
     chat_free(c);
 }
@@ -238,8 +238,8 @@ static void test_context_policy(void)
 {
     chat_params p = params();
     p.n_ctx = 160; /* 40 kept for the answer: prompts up to 120 tokens */
-    p.think_budget = 2;
-    p.n_answer_max = 8;
+    p.gen.think_budget = 2;
+    p.gen.n_answer_max = 8;
     chat *c = new_chat(&p);
     if (!c)
         return;
@@ -274,20 +274,20 @@ static void test_context_policy(void)
 static void test_alloc_failures(void)
 {
     chat_params p = params();
-    p.n_answer_max = 3;
-    p.think_budget = 1;
+    p.gen.n_answer_max = 3;
+    p.gen.think_budget = 1;
     int n_fail = 0;
     for (long k = 1; k < 400; k++) {
         long live = ls_alloc_live();
         chat *c = NULL;
         ls_alloc_fail_after(k);
-        ls_status st = chat_create(m, tok, &p, &c);
+        ls_status st = chat_create(eng, &p, &c);
         if (st == LS_OK) {
             sink s;
             chat_turn_stats ts;
             memset(&s, 0, sizeof s);
             s.cancel_after = -1;
-            chat_callbacks cb = { on_text, on_note, cancelled, &s };
+            gen_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = cancelled, .ctx = &s };
             st = chat_send(c, "hi", &cb, &ts);
             ls_alloc_fail_after(0);
             CHECK(st == LS_OK || chat_n_messages(c) == 0, "a failed send adds nothing (k=%ld)", k);
@@ -309,17 +309,19 @@ int main(void)
     const char *shared = check_shared_dir();
     char path[4096];
     snprintf(path, sizeof path, "%s/models/golden-qwen2-q8_0.gguf", shared);
-    if (model_load(path, &m) != LS_OK || tok_load(m->file, &tok) != LS_OK) {
+    engine_params ep = { .n_ctx = 1024, .n_threads = 2 };
+    if (engine_open(path, &ep, NULL, &eng, NULL) != LS_OK) {
         fprintf(stderr, "cannot load %s: %s\n", path, ls_error_msg());
         return 1;
     }
+    m = engine_model(eng);
+    tok = engine_tokenizer(eng);
     CHECK(tpl_detect_file(m->file, NULL) == TPL_DEEPSEEK_R1, "the golden model carries the DeepSeek-R1 template");
     test_reuse();
     test_system_and_forgery();
     test_stops_and_cancel();
     test_context_policy();
     test_alloc_failures();
-    tok_free(tok);
-    model_free(m);
+    engine_close(eng);
     return check_done();
 }

@@ -40,10 +40,10 @@ typedef struct {
     int n_pieces;
 } sink;
 
-static void on_text(void *ctx, chat_part part, const char *t, size_t n)
+static void on_text(void *ctx, gen_part part, const char *t, size_t n)
 {
     sink *s = ctx;
-    if (part != CHAT_ANSWER)
+    if (part != GEN_ANSWER)
         return;
     s->n_pieces++;
     if (s->n + n < sizeof s->text) {
@@ -59,8 +59,8 @@ static bool cancelled(void *ctx)
     return s->cancel_after >= 0 && s->n_pieces >= s->cancel_after;
 }
 
-static model *m;
-static tok_tokenizer *tok;
+static engine *eng;
+static const tok_tokenizer *tok;
 static mem_store *store;
 
 typedef struct {
@@ -73,12 +73,11 @@ static session open_session(const char *model_name, float temp, const char *syst
     session s = { 0 };
     chat_params p = chat_default_params(TPL_DEEPSEEK_R1);
     p.n_ctx = 1024;
-    p.n_threads = 2;
-    p.sampling.temp = temp;
-    p.n_answer_max = 12;
-    p.think_budget = 6;
+    p.gen.sampling.temp = temp;
+    p.gen.n_answer_max = 12;
+    p.gen.think_budget = 6;
     p.system = system;
-    CHECK(chat_create(m, tok, &p, &s.c) == LS_OK, "chat: %s", ls_error_msg());
+    CHECK(chat_create(eng, &p, &s.c) == LS_OK, "chat: %s", ls_error_msg());
     conv_options o = conv_default_options();
     o.model_name = model_name;
     o.model_bytes = 1234;
@@ -99,7 +98,7 @@ static conv_turn ask(session *s, const char *text, sink *out)
 {
     memset(out, 0, sizeof *out);
     out->cancel_after = -1;
-    chat_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = out };
+    gen_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = out };
     conv_turn t;
     ls_status st = conv_ask(s->v, text, &cb, &t);
     CHECK(st == LS_OK, "ask '%s': %s", text, ls_error_msg());
@@ -193,7 +192,7 @@ static void test_cache(void)
     sink out3;
     memset(&out3, 0, sizeof out3);
     out3.cancel_after = -1;
-    chat_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = &out3 };
+    gen_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = &out3 };
     conv_turn t3;
     CHECK(conv_regenerate(b.v, &cb, &t3) == LS_OK && !t3.cached && t3.chat.n_answer > 0, "regenerated");
     CHECK(t3.chat.n_prompt > 0 && !strcmp(chat_get_message(b.c, 0).content, "  name THREE prime   numbers. "),
@@ -244,8 +243,8 @@ static void test_cache(void)
     session h = open_session("golden.gguf", 0, NULL, true, 512);
     memset(&out2, 0, sizeof out2);
     out2.cancel_after = 1;
-    chat_callbacks cb2 = { .on_text = on_text, .cancelled = cancelled, .ctx = &out2 };
-    CHECK(conv_ask(h.v, "Count from one to ten.", &cb2, &t) == LS_OK && t.chat.stop == CHAT_STOP_CANCELLED,
+    gen_callbacks cb2 = { .on_text = on_text, .cancelled = cancelled, .ctx = &out2 };
+    CHECK(conv_ask(h.v, "Count from one to ten.", &cb2, &t) == LS_OK && t.chat.stop == GEN_STOP_CANCELLED,
           "interrupted");
     close_session(&h);
     session k = open_session("golden.gguf", 0, NULL, true, 512);
@@ -308,7 +307,7 @@ static void test_alloc_failures(void)
         conv_turn t1, t2;
         memset(&out, 0, sizeof out);
         out.cancel_after = -1;
-        chat_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = &out };
+        gen_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = &out };
         if (!st)
             st = conv_ask(v, "Which city does my sister live in, Ana?", &cb, &t1);
         if (!st) { /* a new session for the same question: the cache path */
@@ -333,21 +332,22 @@ int main(void)
     const char *shared = check_shared_dir();
     char path[1024], db[] = "/tmp/localseek_conv_XXXXXX";
     snprintf(path, sizeof path, "%s/models/golden-qwen2-q8_0.gguf", shared);
-    CHECK(model_load(path, &m) == LS_OK && tok_load(m->file, &tok) == LS_OK, "load: %s", ls_error_msg());
+    engine_params ep = { .n_ctx = 1024, .n_threads = 2 };
+    CHECK(engine_open(path, &ep, NULL, &eng, NULL) == LS_OK, "load: %s", ls_error_msg());
+    tok = eng ? engine_tokenizer(eng) : NULL;
     int fd = mkstemp(db);
     if (fd >= 0)
         close(fd);
     unlink(db); /* a fresh file is created at that name */
     CHECK(mem_open(db, &store) == LS_OK, "store: %s", ls_error_msg());
-    if (m && tok && store) {
+    if (eng && store) {
         test_recall();
         test_cache();
         test_resume();
         test_alloc_failures();
     }
     mem_close(store);
-    tok_free(tok);
-    model_free(m);
+    engine_close(eng);
     char side[1100];
     for (int i = 0; i < 3; i++) {
         snprintf(side, sizeof side, "%s%s", db, (const char *[]){ "", "-wal", "-shm" }[i]);

@@ -1,4 +1,4 @@
-/* test_guard.c — the resource guard (orchestrator/guard.h), piece by piece.
+/* test_guard.c — the resource guard (generate/guard.h), piece by piece.
  *
  *  1. memory sizes: what --mem-budget accepts and the sentence it refuses with;
  *  2. the estimate's arithmetic on the DeepSeek-R1-Distill-Qwen-7B shape (the
@@ -23,7 +23,7 @@
 #include "gguf/gguf.h"
 #include "model/forward.h"
 #include "model/model.h"
-#include "orchestrator/guard.h"
+#include "generate/guard.h"
 #include "tensor/kernels.h"
 #include "tokenizer/tokenizer.h"
 
@@ -508,7 +508,7 @@ static void test_against_loaders(const char *shared)
             CHECK(m->weight_bytes == gm.shape.weight_bytes, "%s: weight bytes", models[i]);
             CHECK(m->act_row_bytes == gm.shape.act_row_bytes, "%s: activation rows", models[i]);
             CHECK(memcmp(&m->hp, &gm.shape.hp, sizeof m->hp) == 0, "%s: hyper-parameters", models[i]);
-            /* the forward context allocates exactly KV + scratch */
+            /* a runner and one sequence's cache allocate exactly KV + scratch */
             guard_params gp = { .n_ctx = 512, .n_threads = 2 };
             guard_estimate e;
             guard_estimate_model(&gm, &gp, &e);
@@ -516,13 +516,16 @@ static void test_against_loaders(const char *shared)
             CHECK(fwd_memory_bytes(m, &fp) == e.kv_bytes + e.scratch_bytes, "%s: fwd_memory_bytes agrees",
                   models[i]);
             long c0 = ls_alloc_live_bytes();
-            fwd_ctx *c = NULL;
-            CHECK(fwd_create(m, &fp, &c) == LS_OK, "%s: context", models[i]);
+            fwd_runner *c = NULL;
+            kv_cache *kv = NULL;
+            CHECK(fwd_create(m, &fp, NULL, &c) == LS_OK && kv_create(m, 512, &kv) == LS_OK, "%s: context",
+                  models[i]);
             long ctx_real = ls_alloc_live_bytes() - c0;
             CHECK((double)ctx_real >= (double)(e.kv_bytes + e.scratch_bytes) &&
                       (double)ctx_real <= 1.02 * (double)(e.kv_bytes + e.scratch_bytes) + 65536,
                   "%s: context allocates %ld for KV %zu + scratch %zu", models[i], ctx_real, e.kv_bytes,
                   e.scratch_bytes);
+            kv_free(kv);
             fwd_free(c);
         }
         model_free(m);

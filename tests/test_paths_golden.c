@@ -124,10 +124,13 @@ static void check_model(const char *shared, const golden_model *gm)
         fwd_params fp = fwd_default_params();
         fp.n_ctx = 256;
         fp.n_batch = 16; /* several chunks per prompt: exercises the chunk boundaries too */
-        fwd_ctx *fc = NULL;
-        s = fwd_create(m, &fp, &fc);
+        fwd_runner *fr = NULL;
+        kv_cache *kv = NULL;
+        s = fwd_create(m, &fp, NULL, &fr);
+        if (!s)
+            s = kv_create(m, fp.n_ctx, &kv);
         CHECK(s == LS_OK, "context: %s", ls_error_msg());
-        s = fwd_eval(fc, toks, n_tok, logits, true);
+        s = fwd_eval_one(fr, kv, toks, n_tok, logits, true);
         CHECK(s == LS_OK, "eval: %s", ls_error_msg());
 
         /* criterion 2: errors over the exact top-20 ids */
@@ -165,13 +168,14 @@ static void check_model(const char *shared, const golden_model *gm)
                 break;
             }
             int32_t t = got;
-            s = fwd_eval(fc, &t, 1, last, false);
+            s = fwd_eval_one(fr, kv, &t, 1, last, false);
             if (s) {
                 CHECK(s == LS_OK, "decode: %s", ls_error_msg());
                 break;
             }
         }
-        fwd_free(fc);
+        kv_free(kv);
+        fwd_free(fr);
         ls_free(logits);
         ls_free(toks);
     }

@@ -15,10 +15,8 @@
 
 #include "apps/bench_chat.h"
 #include "apps/cli.h"
-#include "base/platform.h"
 #include "generate/chat.h"
-#include "model/model.h"
-#include "tokenizer/tokenizer.h"
+#include "generate/engine.h"
 
 static const char *script[] = {
     "Hello! Can you help me plan a small vegetable garden?",
@@ -76,36 +74,30 @@ int bench_chat_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    model *m = NULL;
-    tok_tokenizer *tok = NULL;
+    engine *e = NULL;
     chat *warm = NULL;
     int rc = 1;
-    ls_status s = model_load(path, &m);
+    engine_params ep = { .n_ctx = (int)n_ctx, .n_threads = (int)n_threads };
+    ls_status s = engine_open(path, &ep, NULL, &e, NULL);
+    chat_params p = chat_default_params(s ? TPL_UNKNOWN : engine_family(e));
+    p.gen.sampling.temp = 0;
+    p.gen.think_budget = (int)budget;
+    p.gen.n_answer_max = (int)n_answer;
     if (!s)
-        s = tok_load(m->file, &tok);
-    tpl_family family = s ? TPL_UNKNOWN : tpl_detect_file(m->file, NULL);
-    chat_params p = chat_default_params(family);
-    p.n_ctx = (int)n_ctx;
-    p.n_threads = (int)n_threads;
-    p.sampling.temp = 0;
-    p.think_budget = (int)budget;
-    p.n_answer_max = (int)n_answer;
-    if (!s)
-        s = chat_create(m, tok, &p, &warm);
+        s = chat_create(e, &p, &warm);
     if (s) {
         fprintf(stderr, "localseek bench --chat: %s\n", ls_error_msg());
         goto done;
     }
-    chat_callbacks quiet = { 0 };
+    gen_callbacks quiet = { 0 };
     printf("model=%s template=%s threads=%d think_budget=%ld answer_tokens=%ld\n", path,
-           tpl_family_info(chat_family(warm))->name, p.n_threads ? p.n_threads : plat_physical_cores(), budget,
-           n_answer);
+           tpl_family_info(chat_family(warm))->name, engine_get_params(e)->n_threads, budget, n_answer);
     for (long t = 0; t < turns; t++) {
         chat_turn_stats w, c;
         if ((s = chat_send(warm, script[t], &quiet, &w)))
             break;
         chat *cold = NULL;
-        if ((s = chat_create(m, tok, &p, &cold)))
+        if ((s = chat_create(e, &p, &cold)))
             break;
         size_t n_hist = chat_n_messages(warm) - 2;
         for (size_t i = 0; i < n_hist && !s; i++) {
@@ -131,7 +123,6 @@ int bench_chat_main(int argc, char **argv)
     rc = 0;
 done:
     chat_free(warm);
-    tok_free(tok);
-    model_free(m);
+    engine_close(e);
     return rc;
 }

@@ -21,8 +21,7 @@
 #include "base/alloc.h"
 #include "base/platform.h"
 #include "base/threadpool.h"
-#include "model/forward.h"
-#include "model/model.h"
+#include "generate/engine.h"
 #include "tensor/kernels.h"
 #include "tensor/membw.h"
 
@@ -51,17 +50,17 @@ static void usage(FILE *out)
 }
 
 /* Finite logits, and batch == token-by-token on a short prompt. */
-static bool self_check(fwd_ctx *c, const model *m, int bits, float *buf_a, float *buf_b)
+static bool self_check(fwd_runner *c, kv_cache *kv, const model *m, int bits, float *buf_a, float *buf_b)
 {
     int32_t toks[8];
     for (int i = 0; i < 8; i++)
         toks[i] = (int32_t)((i * 7919 + 13) % m->hp.n_vocab);
-    fwd_rewind(c, 0);
-    if (fwd_eval(c, toks, 8, buf_a, false))
+    kv_rewind(kv, 0);
+    if (fwd_eval_one(c, kv, toks, 8, buf_a, false))
         return false;
-    fwd_rewind(c, 0);
+    kv_rewind(kv, 0);
     for (int i = 0; i < 8; i++)
-        if (fwd_eval(c, toks + i, 1, buf_b, false))
+        if (fwd_eval_one(c, kv, toks + i, 1, buf_b, false))
             return false;
     double d = 0.0, mx = 0.0;
     for (int i = 0; i < m->hp.n_vocab; i++) {
@@ -70,7 +69,7 @@ static bool self_check(fwd_ctx *c, const model *m, int bits, float *buf_a, float
         d = fmax(d, fabs((double)buf_a[i] - buf_b[i]));
         mx = fmax(mx, fabs((double)buf_a[i]));
     }
-    fwd_rewind(c, 0);
+    kv_rewind(kv, 0);
     /* With two-level activations the paths agree to float rounding. With
      * --act-bits 8 a different float order can flip a single 8-bit rounding,
      * and through 28 layers of random weights that grows to a few percent
@@ -127,32 +126,33 @@ int bench_model_main(int argc, char **argv)
 
     /* The context below holds the longer test plus 16: check that it fits first. */
     int n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen) + 16;
-    if (!cli_check_fits("bench", path, n_ctx, (int)n_threads, mem_budget, NULL))
-        return 1;
-    double t0 = plat_now_s();
-    model *m = NULL;
-    if (model_load(path, &m)) {
+    engine_params ep = { .n_ctx = n_ctx, .n_threads = (int)n_threads,
+                         .n_batch = n_prompt > 0 && n_prompt < 512 ? (int)n_prompt : 512, .act_bits = (int)act_bits,
+                         .mem_budget_bytes = mem_budget, .no_template = true };
+    engine *e = NULL;
+    engine_open_info info;
+    if (engine_open(path, &ep, NULL, &e, &info)) {
         fprintf(stderr, "localseek bench: %s\n", ls_error_msg());
         return 1;
     }
-    double t_load = plat_now_s() - t0;
-    fwd_params fp = fwd_default_params();
-    fp.n_threads = (int)n_threads;
-    fp.n_ctx = n_ctx;
-    fp.n_batch = n_prompt > 0 && n_prompt < 512 ? (int)n_prompt : 512;
-    fp.act_bits = (int)act_bits;
-    fwd_ctx *c = NULL;
+    if (info.fit_warning[0])
+        fprintf(stderr, "localseek bench: warning: %s\n", info.fit_warning);
+    double t_load = info.t_load_s;
+    const model *m = engine_model(e);
+    fwd_runner *c = engine_runner(e);
+    fwd_params fp = fwd_get_params(c);
+    kv_cache *kv = NULL;
     int rc = 1;
     int V = m->hp.n_vocab;
     float *la = ls_malloc(sizeof(float) * (size_t)V), *lb = ls_malloc(sizeof(float) * (size_t)V);
     int32_t *toks = ls_malloc(sizeof(int32_t) * (size_t)(n_prompt + n_gen + 1));
     double *times = ls_malloc(sizeof(double) * (size_t)reps);
-    if (!la || !lb || !toks || !times || fwd_create(m, &fp, &c)) {
+    if (!la || !lb || !toks || !times || engine_new_sequence(e, &kv)) {
         fprintf(stderr, "localseek bench: %s\n", ls_error_msg()[0] ? ls_error_msg() : "out of memory");
         goto done;
     }
     /* First touch of every weight page happens here, outside the timings. */
-    if (!self_check(c, m, (int)act_bits, la, lb)) {
+    if (!self_check(c, kv, m, (int)act_bits, la, lb)) {
         fprintf(stderr, "localseek bench: self-check failed (non-finite logits or batch/single mismatch); "
                         "not timing a wrong computation\n");
         goto done;
@@ -171,20 +171,20 @@ int bench_model_main(int argc, char **argv)
         long n = test == 0 ? n_prompt : n_gen;
         if (n == 0)
             continue;
-        fwd_rewind(c, 0); /* warm-up, untimed */
+        kv_rewind(kv, 0); /* warm-up, untimed */
         if (test == 0)
-            fwd_eval(c, toks, (int)(n < 32 ? n : 32), la, false);
+            fwd_eval_one(c, kv, toks, (int)(n < 32 ? n : 32), la, false);
         else
             for (int i = 0; i < 4; i++)
-                fwd_eval(c, toks + i, 1, la, false);
+                fwd_eval_one(c, kv, toks + i, 1, la, false);
         for (long r = 0; r < reps; r++) {
-            fwd_rewind(c, 0);
+            kv_rewind(kv, 0);
             double ts = plat_now_s();
             if (test == 0) {
-                fwd_eval(c, toks, (int)n, la, false);
+                fwd_eval_one(c, kv, toks, (int)n, la, false);
             } else {
                 for (long i = 0; i < n; i++)
-                    fwd_eval(c, toks + i, 1, la, false);
+                    fwd_eval_one(c, kv, toks + i, 1, la, false);
             }
             times[r] = (double)n / (plat_now_s() - ts);
         }
@@ -242,8 +242,8 @@ int bench_model_main(int argc, char **argv)
                (double)fwd_memory_bytes(m, &fp) / (1024.0 * 1024));
     rc = 0;
 done:
-    fwd_free(c);
-    model_free(m);
+    kv_free(kv);
+    engine_close(e);
     ls_free(la);
     ls_free(lb);
     ls_free(toks);

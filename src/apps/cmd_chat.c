@@ -39,7 +39,7 @@
 #include "generate/chat.h"
 #include "model/model.h"
 #include "orchestrator/conversation.h"
-#include "orchestrator/guard.h"
+#include "generate/guard.h"
 #include "tokenizer/tokenizer.h"
 
 static void usage(FILE *out)
@@ -71,7 +71,7 @@ static void usage(FILE *out)
             "  --no-save            keep nothing on disk (no memory file at all)\n"
             "Input: one message per line; end a line with \\ to continue it; \"\"\" on its own line starts and\n"
             "ends a block. Commands: /help at the prompt.\n",
-            CHAT_MAX_STOPS);
+            GEN_MAX_STOPS);
 }
 
 static const char help_text[] =
@@ -102,14 +102,11 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
-static guard_watch mem_watch; /* resident memory against the guard's limit */
-
-/* Polled once per generated token: Ctrl-C, and the memory watch (which
- * warns once, through the log, past 80 % of the limit). */
+/* Polled once per generated token (the generation loop polls the memory
+ * watch itself). */
 static bool poll_cancel(void *ctx)
 {
     (void)ctx;
-    guard_watch_poll(&mem_watch);
     return interrupted != 0;
 }
 
@@ -128,10 +125,10 @@ typedef struct {
 #define DIM "\033[2m"
 #define RESET "\033[0m"
 
-static void on_text(void *ctx, chat_part part, const char *text, size_t n)
+static void on_text(void *ctx, gen_part part, const char *text, size_t n)
 {
     view *v = ctx;
-    if (part == CHAT_THINKING) {
+    if (part == GEN_THINKING) {
         if (v->show_thoughts) {
             if (!v->in_thought_shown && v->color)
                 fputs(DIM, stdout);
@@ -188,7 +185,7 @@ static void print_stats(const view *v, const conv_turn *t)
     fprintf(stderr,
             "%s[%s%d answer tokens; prompt %d tokens (%d re-used%s), first token %.2f s; %.1f tok/s%s%s]%s\n", dim,
             think, st->n_answer, st->n_prompt, st->n_reused, notes, st->t_first_token_s, tps,
-            st->stop == CHAT_STOP_EOG ? "" : "; stopped: ", st->stop == CHAT_STOP_EOG ? "" : chat_stop_name(st->stop),
+            st->stop == GEN_STOP_EOG ? "" : "; stopped: ", st->stop == GEN_STOP_EOG ? "" : gen_stop_name(st->stop),
             reset);
 }
 
@@ -287,7 +284,7 @@ typedef struct {
     conv *cv;
     mem_store *store; /* NULL with --no-save or when the file could not be opened */
     view *v;
-    const chat_callbacks *cb;
+    const gen_callbacks *cb;
 } repl;
 
 static bool need_store(const repl *r)
@@ -480,7 +477,7 @@ typedef struct {
     long n_ctx, n_threads, n_answer, think_budget, seed, top_k, memory_tokens;
     double temp, top_p, min_p, repeat, presence, frequency, timeout;
     bool set_temp, set_top_k, set_top_p, set_min_p, set_repeat, no_color, no_memory, no_cache, no_save;
-    const char *stops[CHAT_MAX_STOPS];
+    const char *stops[GEN_MAX_STOPS];
     int n_stops;
 } options;
 
@@ -527,11 +524,11 @@ static int parse(int argc, char **argv, options *o)
             if (!ok)
                 fprintf(stderr, "localseek chat: --think takes show or hide, not '%s'\n", v);
         } else if (!strcmp(a, "--stop")) {
-            ok = o->n_stops < CHAT_MAX_STOPS;
+            ok = o->n_stops < GEN_MAX_STOPS;
             if (ok)
                 o->stops[o->n_stops++] = v;
             else
-                fprintf(stderr, "localseek chat: at most %d --stop strings\n", CHAT_MAX_STOPS);
+                fprintf(stderr, "localseek chat: at most %d --stop strings\n", GEN_MAX_STOPS);
         } else if (!strcmp(a, "--ctx"))
             ok = cli_int("chat", a, v, 64, 1 << 24, &o->n_ctx);
         else if (!strcmp(a, "-t"))
@@ -574,9 +571,9 @@ static int parse(int argc, char **argv, options *o)
 
 /* The memory file and the conversation over the chat session. A file that
  * cannot be opened is reported and the chat goes on without memory. */
-static ls_status open_memory(const options *o, const model *m, chat *c, const tok_tokenizer *tok, mem_store **store,
-                             conv **cv)
+static ls_status open_memory(const options *o, engine *e, chat *c, mem_store **store, conv **cv)
 {
+    const model *m = engine_model(e);
     *store = NULL;
     if (!o->no_save && !(*store = view_open_store("chat", o->db)))
         fputs("localseek chat: going on without memory: nothing will be saved or recalled\n", stderr);
@@ -588,7 +585,7 @@ static ls_status open_memory(const options *o, const model *m, chat *c, const to
     co.recall = !o->no_memory;
     co.memory_tokens = (int)o->memory_tokens;
     co.cache = !o->no_cache;
-    return conv_create(c, tok, *store, &co, cv);
+    return conv_create(c, engine_tokenizer(e), *store, &co, cv);
 }
 
 /* --resume S|last. Returns false (having said why) when it cannot. */
@@ -638,53 +635,50 @@ int cmd_chat(int argc, char **argv)
     tpl_family forced = TPL_UNKNOWN;
     if (o.template_name && !cli_chat_template("chat", o.template_name, &forced))
         return 2;
-    model *m = NULL;
-    tok_tokenizer *tok = NULL;
+    engine *e = NULL;
     chat *c = NULL;
     mem_store *store = NULL;
     conv *cv = NULL;
     rc = 1;
-    if (!cli_check_fits("chat", o.model_path, (int)o.n_ctx, (int)o.n_threads, o.mem_budget, &mem_watch))
-        return 1;
-    double t_load = plat_now_s();
-    ls_status s = model_load(o.model_path, &m);
-    if (!s)
-        s = tok_load(m->file, &tok);
+    engine_params ep = { .n_ctx = (int)o.n_ctx, .n_threads = (int)o.n_threads, .mem_budget_bytes = o.mem_budget,
+                         .family = forced };
+    engine_open_info info;
+    ls_status s = engine_open(o.model_path, &ep, NULL, &e, &info);
     if (s) {
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
         goto done;
     }
-    tpl_family family = cli_model_family("chat", m->file, o.model_path, forced);
+    cli_print_open_warnings("chat", &info);
+    tpl_family family = engine_family(e);
     chat_params p = chat_default_params(family);
-    p.n_ctx = (int)o.n_ctx;
-    p.n_threads = (int)o.n_threads;
-    p.n_answer_max = (int)o.n_answer;
-    p.think_budget = (int)o.think_budget;
+    gen_params *g = &p.gen;
+    g->n_answer_max = (int)o.n_answer;
+    g->think_budget = (int)o.think_budget;
+    g->timeout_s = o.timeout;
     p.system = o.system;
-    p.timeout_s = o.timeout;
-    p.sampling.seed = (uint64_t)o.seed;
+    g->sampling.seed = (uint64_t)o.seed;
     if (o.set_temp)
-        p.sampling.temp = (float)o.temp;
+        g->sampling.temp = (float)o.temp;
     if (o.set_top_k)
-        p.sampling.top_k = (int)o.top_k;
+        g->sampling.top_k = (int)o.top_k;
     if (o.set_top_p)
-        p.sampling.top_p = (float)o.top_p;
+        g->sampling.top_p = (float)o.top_p;
     if (o.set_min_p)
-        p.sampling.min_p = (float)o.min_p;
+        g->sampling.min_p = (float)o.min_p;
     if (o.set_repeat)
-        p.sampling.repeat_penalty = (float)o.repeat;
-    p.sampling.presence_penalty = (float)o.presence;
-    p.sampling.frequency_penalty = (float)o.frequency;
+        g->sampling.repeat_penalty = (float)o.repeat;
+    g->sampling.presence_penalty = (float)o.presence;
+    g->sampling.frequency_penalty = (float)o.frequency;
     for (int i = 0; i < o.n_stops; i++)
-        p.stops[i] = o.stops[i];
-    p.n_stops = o.n_stops;
-    if ((s = chat_create(m, tok, &p, &c)) || (s = open_memory(&o, m, c, tok, &store, &cv))) {
+        g->stops[i] = o.stops[i];
+    g->n_stops = o.n_stops;
+    if ((s = chat_create(e, &p, &c)) || (s = open_memory(&o, e, c, &store, &cv))) {
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
         goto done;
     }
     if (!resume(&o, store, cv))
         goto done;
-    t_load = plat_now_s() - t_load;
+    double t_load = info.t_load_s;
 
     input in = { .tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
     view v = { .show_thoughts = o.think_mode ? !strcmp(o.think_mode, "show") : in.tty,
@@ -695,12 +689,12 @@ int cmd_chat(int argc, char **argv)
     if (in.tty) {
         using_history();
         fprintf(stderr, "localseek chat — %s, template %s, context %d tokens, loaded in %.1f s. /help for commands, "
-                        "Ctrl-D to leave.\n", o.model_path, tpl_family_info(family)->name, p.n_ctx, t_load);
+                        "Ctrl-D to leave.\n", o.model_path, tpl_family_info(family)->name, (int)o.n_ctx, t_load);
         if (store)
             fprintf(stderr, "Memory: %s\n", mem_path(store));
     }
 
-    chat_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = poll_cancel, .ctx = &v };
+    gen_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = poll_cancel, .ctx = &v };
     repl r = { c, cv, store, &v, &cb };
     char *line;
     rc = 0;
@@ -734,7 +728,6 @@ done:
     conv_free(cv);
     mem_close(store);
     chat_free(c);
-    tok_free(tok);
-    model_free(m);
+    engine_close(e);
     return rc;
 }

@@ -8,7 +8,7 @@
  * non-expert reads: "7.62 B parameters", "4.36 GiB") or one JSON object for
  * scripts, written with the small escaper below (no JSON library needed for
  * output). For a model localseek can run, the report ends with the resource
- * guard's estimate (orchestrator/guard.h) for --ctx N tokens (default 4096)
+ * guard's estimate (generate/guard.h) for --ctx N tokens (default 4096)
  * and its verdict against --mem-budget or what the machine can give; info
  * is a report, so a model that is too big still exits 0 (and says so).
  * Exit status: 0 ok, 1 the file cannot be read, 2 bad usage.
@@ -23,7 +23,7 @@
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "model/arch.h"
-#include "orchestrator/guard.h"
+#include "generate/guard.h"
 #include "tensor/dtype.h"
 
 /* ======================================================================== */

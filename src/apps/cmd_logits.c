@@ -19,8 +19,9 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "base/alloc.h"
-#include "model/forward.h"
-#include "model/model.h"
+#include "base/platform.h"
+#include "generate/engine.h"
+#include "generate/generation.h"
 #include "tokenizer/tokenizer.h"
 
 static void usage(FILE *out)
@@ -90,6 +91,20 @@ static void unescape(char *s)
     *w = '\0';
 }
 
+/* One greedy step: the token chosen and the top-5 scores it was chosen from. */
+typedef struct {
+    int n_vocab, n_done;
+    scored *tmp;
+} greedy_step;
+
+static void print_greedy_step(void *ctx, int32_t id, const float *logits)
+{
+    greedy_step *g = ctx;
+    printf("%s{\"token\": %d, \"logits\": ", g->n_done++ ? ", " : "", id);
+    print_scores(logits, g->n_vocab, 5, g->tmp);
+    printf("}");
+}
+
 int cmd_logits(int argc, char **argv)
 {
     const char *model_path = NULL, *prompts_path = NULL;
@@ -143,8 +158,10 @@ int cmd_logits(int argc, char **argv)
     }
 
     int rc = 1;
-    model *m = NULL;
-    tok_tokenizer *tok = NULL;
+    engine *e = NULL;
+    kv_cache *kv = NULL;
+    gen *greedy = NULL;
+    const tok_tokenizer *tok = NULL;
     float *logits = NULL;
     scored *tmp = NULL;
     int32_t *ids = NULL;
@@ -159,17 +176,29 @@ int cmd_logits(int argc, char **argv)
             longest = (size_t)got;
     rewind(pf);
     long n_ctx_max = (long)longest + 2 + n_greedy + 1;
-    if (!cli_check_fits("logits", model_path, (int)(n_ctx_max < (1 << 24) ? n_ctx_max : (1 << 24)), (int)n_threads,
-                        mem_budget, NULL))
-        goto done;
-    ls_status s = model_load(model_path, &m);
-    if (!s && !ids_mode)
-        s = tok_load(m->file, &tok);
+    engine_params ep = { .n_ctx = (int)(n_ctx_max < (1 << 24) ? n_ctx_max : (1 << 24)), .n_threads = (int)n_threads,
+                         .act_bits = (int)act_bits, .mem_budget_bytes = mem_budget, .no_template = true };
+    engine_open_info info;
+    ls_status s = engine_open(model_path, &ep, NULL, &e, &info);
+    /* The greedy continuation: the one generation loop, always the best
+     * token, past end-of-text tokens too (the reference files do that). */
+    gen_params gp = gen_default_params();
+    gp.sampling.temp = 0;
+    gp.split_reasoning = false;
+    gp.ignore_eog = true;
+    gp.n_answer_max = (int)n_greedy;
+    if (!s)
+        s = engine_new_sequence(e, &kv);
+    if (!s)
+        s = gen_create(e, &gp, &greedy);
     if (s) {
         fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
         goto done;
     }
-    int n_vocab = m->hp.n_vocab;
+    if (info.fit_warning[0])
+        fprintf(stderr, "localseek logits: warning: %s\n", info.fit_warning);
+    tok = engine_tokenizer(e);
+    int n_vocab = engine_model(e)->hp.n_vocab;
     const char *base = strrchr(model_path, '/');
     printf("{\"model\": ");
     print_json_string(base ? base + 1 : model_path);
@@ -201,21 +230,15 @@ int cmd_logits(int argc, char **argv)
         }
         if (n_tok == 0)
             continue;
-        fwd_params fp = fwd_default_params();
-        fp.n_ctx = (int)(n_tok + (size_t)n_greedy + 1);
-        fp.act_bits = (int)act_bits;
-        if (n_threads)
-            fp.n_threads = (int)n_threads;
-        fwd_ctx *fc = NULL;
+        kv_rewind(kv, 0);
         ls_free(logits);
         logits = ls_malloc(sizeof(float) * (size_t)n_vocab * n_tok);
         if (!tmp)
             tmp = ls_malloc(sizeof(scored) * (size_t)n_vocab);
         if (!logits || !tmp)
             goto oom;
-        if ((s = fwd_create(m, &fp, &fc)) || (s = fwd_eval(fc, ids, (int)n_tok, logits, true))) {
+        if ((s = fwd_eval_one(engine_runner(e), kv, ids, (int)n_tok, logits, true))) {
             fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
-            fwd_free(fc);
             goto done;
         }
         printf("%s{\"prompt\": ", n_case++ ? ", " : "");
@@ -230,23 +253,15 @@ int cmd_logits(int argc, char **argv)
             print_scores(logits + i * (size_t)n_vocab, n_vocab, (int)top, tmp);
         }
         printf("], \"greedy\": [");
-        float *last = logits + (n_tok - 1) * (size_t)n_vocab;
-        for (long g = 0; g < n_greedy; g++) {
-            int32_t best = 0;
-            for (int i = 1; i < n_vocab; i++)
-                if (last[i] > last[best])
-                    best = i;
-            printf("%s{\"token\": %d, \"logits\": ", g ? ", " : "", best);
-            print_scores(last, n_vocab, 5, tmp);
-            printf("}");
-            if (g + 1 < n_greedy && (s = fwd_eval(fc, &best, 1, last, false))) {
-                fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
-                fwd_free(fc);
-                goto done;
-            }
+        greedy_step step = { .n_vocab = n_vocab, .tmp = tmp };
+        gen_callbacks cb = { .on_token = print_greedy_step, .ctx = &step };
+        gen_result r;
+        if (n_greedy > 0 &&
+            (s = gen_continue(greedy, kv, logits + (n_tok - 1) * (size_t)n_vocab, plat_now_s(), &cb, &r))) {
+            fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
+            goto done;
         }
         printf("]}");
-        fwd_free(fc);
     }
     printf("]}\n");
     rc = 0;
@@ -259,7 +274,8 @@ done:
     ls_free(ids);
     ls_free(logits);
     ls_free(tmp);
-    tok_free(tok);
-    model_free(m);
+    gen_free(greedy);
+    kv_free(kv);
+    engine_close(e);
     return rc;
 }

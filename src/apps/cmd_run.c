@@ -14,11 +14,13 @@
  * With --raw, or for a model without a template (stories260K), the text is
  * continued as it is and echoed first.
  *
- * Before anything is loaded, the resource guard (cli_check_fits) checks that
- * the model and a --ctx context fit in memory (or in --mem-budget) and
- * refuses with the numbers when they do not; while generating, a watch warns
- * once if resident memory passes 80 % of that limit. The exact peak is
- * logged at info level (LOCALSEEK_LOG=info) for the guard's tests.
+ * Opening the engine runs the resource guard: the model and a --ctx context
+ * must fit in memory (or in --mem-budget), or it refuses with the numbers
+ * before a weight is read; while generating, a watch warns once if resident
+ * memory passes 80 % of that limit. The exact peak is logged at info level
+ * (LOCALSEEK_LOG=info) for the guard's tests. The generation loop is the one
+ * chat uses (generate/generation.h): -n counts answer tokens, and a
+ * reasoning model's thoughts have the default thinking budget.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +32,9 @@
 #include "base/log.h"
 #include "base/platform.h"
 #include "generate/chat.h"
-#include "generate/sampler.h"
+#include "generate/engine.h"
+#include "generate/generation.h"
 #include "generate/template.h"
-#include "model/forward.h"
-#include "model/model.h"
-#include "orchestrator/guard.h"
 #include "tokenizer/tokenizer.h"
 
 static void usage(FILE *out)
@@ -54,6 +54,31 @@ static void usage(FILE *out)
             "  --raw            continue the text as it is, without the model's chat template\n"
             "  --chat-template NAME  deepseek-r1, chatml, qwen2.5, qwen3, llama3 or llama3.0 (default: the model's)\n"
             "  --parse-special  let the text contain special tokens such as <|im_end|>\n");
+}
+
+/* The reply as it streams: thoughts and answer alike (`chat` is the command
+ * that sets them apart), a blank line where the thoughts end. */
+static void print_text(void *ctx, gen_part part, const char *text, size_t n)
+{
+    gen_part *last = ctx;
+    if (part == GEN_ANSWER && *last == GEN_THINKING)
+        fputs("\n\n", stdout);
+    *last = part;
+    fwrite(text, 1, n, stdout);
+    fflush(stdout);
+}
+
+static const char *stop_reason(gen_stop s)
+{
+    switch (s) {
+    case GEN_STOP_EOG: return "end of text";
+    case GEN_STOP_LENGTH: return "length limit (-n)";
+    case GEN_STOP_CONTEXT: return "context full (use a larger --ctx)";
+    case GEN_STOP_TIMEOUT: return "time limit (--timeout)";
+    case GEN_STOP_STRING:
+    case GEN_STOP_CANCELLED: break;
+    }
+    return gen_stop_name(s);
 }
 
 int cmd_run(int argc, char **argv)
@@ -124,48 +149,30 @@ int cmd_run(int argc, char **argv)
         return 2;
 
     int rc = 1;
-    model *m = NULL;
-    tok_tokenizer *tok = NULL;
-    fwd_ctx *fc = NULL;
-    smp *sampler = NULL;
-    tok_stream *stream = NULL;
+    engine *e = NULL;
+    gen *g = NULL;
+    kv_cache *kv = NULL;
     int32_t *ids = NULL;
-    float *logits = NULL;
-    /* Will it fit? Decided from the file's header before a weight is read. */
-    guard_watch watch;
-    if (!cli_check_fits("run", model_path, (int)n_ctx, (int)n_threads, mem_budget, &watch))
-        return 1;
-    double t_load = plat_now_s();
-    ls_status s = model_load(model_path, &m);
-    if (!s)
-        s = tok_load(m->file, &tok);
-    fwd_params fp = fwd_default_params();
-    fp.n_ctx = (int)n_ctx;
-    if (n_threads)
-        fp.n_threads = (int)n_threads;
-    if (!s)
-        s = fwd_create(m, &fp, &fc);
-    smp_params sp = smp_default_params(); /* penalties stay off: run has no flags for them yet */
-    sp.temp = (float)temp;
-    sp.top_k = (int)top_k;
-    sp.top_p = (float)top_p;
-    sp.min_p = (float)min_p;
-    sp.seed = (uint64_t)seed;
-    if (!s)
-        s = smp_create(&sp, m->hp.n_vocab, &sampler);
-    if (!s)
-        s = tok_stream_new(tok, TOK_CONTINUE, &stream);
+    /* Will it fit? engine_open decides from the file's header before a
+     * weight is read. */
+    engine_params ep = { .n_ctx = (int)n_ctx, .n_threads = (int)n_threads, .mem_budget_bytes = mem_budget,
+                         .family = family };
+    engine_open_info info;
+    ls_status s = engine_open(model_path, &ep, NULL, &e, &info);
     if (s) {
         fprintf(stderr, "localseek run: %s\n", ls_error_msg());
         goto done;
     }
-    t_load = plat_now_s() - t_load;
-
-    if (!raw && family == TPL_UNKNOWN)
-        family = tpl_detect_file(m->file, NULL);
+    if (info.fit_warning[0])
+        fprintf(stderr, "localseek run: warning: %s\n", info.fit_warning);
+    /* A model without a template of its own is continued as it is (no
+     * ChatML guess here, unlike chat: `run` is also the raw-text tool). */
+    bool templated = !raw && (family != TPL_UNKNOWN || tpl_detect_file(engine_model(e)->file, NULL) != TPL_UNKNOWN);
+    if (templated)
+        family = engine_family(e);
+    const tok_tokenizer *tok = engine_tokenizer(e);
     size_t n_prompt = 0, len = strlen(prompt);
-    logits = ls_malloc(sizeof(float) * (size_t)m->hp.n_vocab);
-    if (family != TPL_UNKNOWN) {
+    if (templated) {
         s = chat_encode_single(tok, family, prompt, &ids, &n_prompt);
         log_info("run: prompt in the %s chat template (--raw to continue the text as it is)",
                  tpl_family_info(family)->name);
@@ -175,7 +182,7 @@ int cmd_run(int argc, char **argv)
         ids = ls_malloc(sizeof(int32_t) * (n_prompt + 1));
         s = ids ? tok_encode(tok, prompt, len, flags, ids, n_prompt + 1, &n_prompt) : LS_ERR_NOMEM;
     }
-    if (!ids || !logits) {
+    if (!ids) {
         fprintf(stderr, "localseek run: out of memory\n");
         goto done;
     }
@@ -193,67 +200,51 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
 
-    double t0 = plat_now_s();
-    if ((s = fwd_eval(fc, ids, (int)n_prompt, logits, false))) {
+    /* The settings: -n counts answer tokens, thoughts (of a template that
+     * opens them) have the default thinking budget (generation.h). */
+    gen_params gp = gen_default_params(); /* penalties stay off: run has no flags for them yet */
+    gp.sampling.temp = (float)temp;
+    gp.sampling.top_k = (int)top_k;
+    gp.sampling.top_p = (float)top_p;
+    gp.sampling.min_p = (float)min_p;
+    gp.sampling.seed = (uint64_t)seed;
+    gp.n_answer_max = (int)n_gen;
+    gp.timeout_s = timeout_s;
+    gp.split_reasoning = templated;
+    gp.opens_thought = templated && tpl_family_info(family)->opens_thought;
+    if ((s = gen_create(e, &gp, &g)) || (s = engine_new_sequence(e, &kv))) {
         fprintf(stderr, "localseek run: %s\n", ls_error_msg());
         goto done;
     }
-    double t_prompt = plat_now_s() - t0;
-    guard_watch_poll(&watch); /* the prompt's prefill is where memory jumps */
-    if (family == TPL_UNKNOWN)
+    if (!templated)
         fputs(prompt, stdout); /* a continuation: show what it continues */
     fflush(stdout);
-
-    long n_done = 0;
-    const char *why = "length limit (-n)";
-    double t_start = t0;
-    t0 = plat_now_s();
-    while (n_done < n_gen) {
-        if (timeout_s > 0 && plat_now_s() - t_start >= timeout_s) {
-            why = "time limit (--timeout)";
-            break;
-        }
-        int32_t next = smp_sample(sampler, logits);
-        if (tok_is_eog(tok, next)) {
-            why = "end of text";
-            break;
-        }
-        smp_accept(sampler, next);
-        guard_watch_poll(&watch); /* logs one warning past 80 % of the limit */
-        size_t nb;
-        const char *piece = tok_stream_push(stream, next, &nb);
-        fwrite(piece, 1, nb, stdout);
-        fflush(stdout);
-        n_done++;
-        if (n_done == n_gen)
-            break;
-        if (fwd_n_past(fc) >= fwd_n_ctx(fc)) {
-            why = "context full (use a larger --ctx)";
-            break;
-        }
-        if ((s = fwd_eval(fc, &next, 1, logits, false))) {
-            fprintf(stderr, "\nlocalseek run: %s\n", ls_error_msg());
-            goto done;
-        }
+    double t0 = plat_now_s();
+    gen_result r;
+    gen_callbacks cb = { .on_text = print_text, .ctx = &(gen_part){ GEN_ANSWER } };
+    if (gp.opens_thought)
+        *(gen_part *)cb.ctx = GEN_THINKING;
+    if ((s = gen_run(g, kv, ids, (int)n_prompt, t0, &cb, &r))) {
+        fprintf(stderr, "\nlocalseek run: %s\n", ls_error_msg());
+        goto done;
     }
-    size_t nb;
-    const char *rest = tok_stream_flush(stream, &nb);
-    fwrite(rest, 1, nb, stdout);
     fputc('\n', stdout);
-    double t_gen = plat_now_s() - t0;
-    fprintf(stderr, "\n[%zu prompt tokens in %.2f s (%.1f tok/s), %ld generated in %.2f s (%.1f tok/s); stopped: %s; "
+    int n_done = r.n_thinking + r.n_answer;
+    double t_prompt = r.t_prefill_s;
+    char thought[96] = "";
+    if (r.n_thinking > 0)
+        snprintf(thought, sizeof thought, " (%d thinking%s)", r.n_thinking, r.budget_closed ? ", budget reached" : "");
+    fprintf(stderr, "\n[%zu prompt tokens in %.2f s (%.1f tok/s), %d generated%s in %.2f s (%.1f tok/s); stopped: %s; "
                     "load %.2f s, peak memory %.0f MiB]\n",
-            n_prompt, t_prompt, (double)n_prompt / t_prompt, n_done, t_gen, n_done > 0 ? (double)n_done / t_gen : 0.0,
-            why, t_load, (double)plat_peak_rss_bytes() / (1024.0 * 1024.0));
+            n_prompt, t_prompt, (double)n_prompt / t_prompt, n_done, thought, r.t_generate_s,
+            n_done > 0 ? (double)n_done / r.t_generate_s : 0.0, stop_reason(r.stop), info.t_load_s,
+            (double)plat_peak_rss_bytes() / (1024.0 * 1024.0));
     log_info("run: peak resident memory %zu bytes", plat_peak_rss_bytes());
     rc = 0;
 done:
-    tok_stream_free(stream);
-    smp_free(sampler);
-    fwd_free(fc);
-    tok_free(tok);
-    model_free(m);
+    kv_free(kv);
+    gen_free(g);
+    engine_close(e);
     ls_free(ids);
-    ls_free(logits);
     return rc;
 }

@@ -3,18 +3,11 @@
  * State. `msgs` holds every user and assistant message of the session, in
  * order; messages before `first_kept` were left out to fit the context and
  * stay left out (so the start of the prompt stays the same from turn to turn
- * and its tokens stay re-usable). `cached[0..n_cached)` are the token ids the
- * KV cache holds, position by position: the previous prompt, then what the
- * model generated (its thoughts included, which the next prompt no longer
- * contains — the common prefix ends there).
- *
- * The token loop (gen_loop) is the pipeline
- *     sample -> detokenize (complete characters) -> split thinking/answer
- *            -> [answer only] stop strings -> caller's on_text
- * with the checks between tokens: end-of-turn token, answer limit, thinking
- * budget, a full context, cancellation. Generated text is collected in two
- * growing buffers (thinking, answer) that double when full, so a long answer
- * costs a handful of reallocations, not one per token.
+ * and its tokens stay re-usable). The KV cache knows the token ids it holds
+ * (kvcache.h): the previous prompt, then what the model generated (its
+ * thoughts included, which the next prompt no longer contains — the common
+ * prefix ends there). The generation loop (generation.h) re-uses that prefix
+ * and generates.
  */
 #include "generate/chat.h"
 
@@ -25,14 +18,6 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
-#include "generate/reasoning.h"
-#include "generate/stop.h"
-#include "model/forward.h"
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-} strbuf;
 
 typedef struct {
     bool assistant;
@@ -43,91 +28,32 @@ typedef struct {
 } msg;
 
 struct chat {
-    const model *m;
+    engine *e;
     const tok_tokenizer *tok;
-    chat_params p;
+    int n_ctx;
     tpl_family family;
     const tpl_info *info;
     char *system;
-    char *stop_copies[CHAT_MAX_STOPS];
 
-    fwd_ctx *fwd;
-    smp *sampler;
-    tok_stream *stream;
-    rsn *splitter;
-    stop_matcher *stops;
+    kv_cache *kv;
+    gen *gen;
 
     msg *msgs;
     size_t n_msgs, cap_msgs, first_kept;
-    int32_t *cached; /* [n_ctx] ids in the KV cache */
-    int n_cached;
-    float *logits;   /* [n_vocab] */
     tpl_prompt prompt;
-
-    /* per turn */
-    strbuf think, answer;
-    char *stop_out;  /* scratch for stop_push: a token's text + STOP_MAX_BYTES */
-    size_t stop_out_cap;
-    bool stop_hit;
-    const chat_callbacks *cb;
 };
-
-/* ======================================================================== */
-/* Small helpers                                                             */
-/* ======================================================================== */
-
-static bool sb_append(strbuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = ls_realloc(b->p, cap);
-        if (!p)
-            return false;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return true;
-}
-
-static char *dup_or_null(const char *s, bool *failed)
-{
-    if (!s)
-        return NULL;
-    char *d = ls_strdup(s);
-    if (!d)
-        *failed = true;
-    return d;
-}
-
-const char *chat_stop_name(chat_stop s)
-{
-    switch (s) {
-    case CHAT_STOP_EOG: return "end of turn";
-    case CHAT_STOP_LENGTH: return "answer length limit";
-    case CHAT_STOP_STRING: return "stop string";
-    case CHAT_STOP_CONTEXT: return "context full";
-    case CHAT_STOP_CANCELLED: return "interrupted";
-    case CHAT_STOP_TIMEOUT: return "time limit";
-    }
-    return "?";
-}
 
 chat_params chat_default_params(tpl_family family)
 {
     const tpl_info *info = tpl_family_info(family);
-    chat_params p = { .n_ctx = 4096, .family = family, .n_answer_max = -1, .think_budget = -1 };
-    p.sampling = smp_default_params();
+    chat_params p = { .gen = gen_default_params() };
     if (family != TPL_UNKNOWN) {
-        p.sampling.temp = info->sampling.temp;
-        p.sampling.top_k = info->sampling.top_k;
-        p.sampling.top_p = info->sampling.top_p;
-        p.sampling.min_p = info->sampling.min_p;
-        p.sampling.repeat_penalty = info->sampling.repeat_penalty;
+        smp_params *s = &p.gen.sampling;
+        s->temp = info->sampling.temp;
+        s->top_k = info->sampling.top_k;
+        s->top_p = info->sampling.top_p;
+        s->min_p = info->sampling.min_p;
+        s->repeat_penalty = info->sampling.repeat_penalty;
     }
     return p;
 }
@@ -136,58 +62,37 @@ chat_params chat_default_params(tpl_family family)
 /* Life cycle                                                                */
 /* ======================================================================== */
 
-static void on_split(void *ctx, rsn_part part, const char *text, size_t n);
-
-ls_status chat_create(const model *m, const tok_tokenizer *tok, const chat_params *p, chat **out)
+ls_status chat_create(engine *e, const chat_params *p, chat **out)
 {
     *out = NULL;
-    if (p->n_stops < 0 || p->n_stops > CHAT_MAX_STOPS)
-        return ls_error(LS_ERR_ARG, "at most %d stop strings", CHAT_MAX_STOPS);
+    int engine_ctx = engine_get_params(e)->n_ctx;
+    if (p->n_ctx > engine_ctx)
+        return ls_error(LS_ERR_ARG, "a chat window of %d tokens is larger than the engine's %d", p->n_ctx,
+                        engine_ctx);
     chat *c = ls_calloc(1, sizeof *c);
     if (!c)
         return ls_error(LS_ERR_NOMEM, "out of memory for a chat session");
-    c->m = m;
-    c->tok = tok;
-    c->p = *p;
-    c->family = p->family != TPL_UNKNOWN ? p->family : TPL_FALLBACK;
+    c->e = e;
+    c->tok = engine_tokenizer(e);
+    c->n_ctx = p->n_ctx > 0 ? p->n_ctx : engine_ctx;
+    c->family = engine_family(e) != TPL_UNKNOWN ? engine_family(e) : TPL_FALLBACK;
     c->info = tpl_family_info(c->family);
-    bool failed = false;
-    c->system = dup_or_null(p->system, &failed);
-    for (int i = 0; i < p->n_stops; i++)
-        c->stop_copies[i] = dup_or_null(p->stops[i], &failed);
-    c->p.system = NULL;
-    for (int i = 0; i < CHAT_MAX_STOPS; i++)
-        c->p.stops[i] = NULL;
-    c->stop_out_cap = 4096 + STOP_MAX_BYTES;
-    c->stop_out = ls_malloc(c->stop_out_cap);
-    c->cached = ls_malloc(sizeof(int32_t) * (size_t)(p->n_ctx > 0 ? p->n_ctx : 1));
-    c->logits = ls_malloc(sizeof(float) * (size_t)m->hp.n_vocab);
-    if (failed || !c->stop_out || !c->cached || !c->logits) {
+    if (p->system && !(c->system = ls_strdup(p->system))) {
         chat_free(c);
         return ls_error(LS_ERR_NOMEM, "out of memory for a chat session");
     }
-
-    fwd_params fp = fwd_default_params();
-    fp.n_ctx = p->n_ctx;
-    if (p->n_threads > 0)
-        fp.n_threads = p->n_threads;
-    smp_params sp = p->sampling;
-    sp.n_history_max = p->n_ctx;
-    ls_status st = fwd_create(m, &fp, &c->fwd);
+    gen_params gp = p->gen;
+    gp.split_reasoning = true;
+    gp.opens_thought = c->info->opens_thought;
+    ls_status st = kv_create(engine_model(e), c->n_ctx, &c->kv);
     if (!st)
-        st = smp_create(&sp, m->hp.n_vocab, &c->sampler);
-    if (!st)
-        st = tok_stream_new(tok, 0, &c->stream);
-    if (!st)
-        st = rsn_create(c->info->opens_thought, on_split, c, &c->splitter);
-    if (!st)
-        st = stop_create((const char *const *)c->stop_copies, p->n_stops, &c->stops);
+        st = gen_create(e, &gp, &c->gen);
     if (st) {
         chat_free(c);
         return st;
     }
-    log_info("chat: template %s, context %d tokens, temperature %.2f, top-p %.2f", c->info->name, p->n_ctx,
-             (double)sp.temp, (double)sp.top_p);
+    log_info("chat: template %s, context %d tokens, temperature %.2f, top-p %.2f", c->info->name, c->n_ctx,
+             (double)gp.sampling.temp, (double)gp.sampling.top_p);
     *out = c;
     return LS_OK;
 }
@@ -211,18 +116,8 @@ void chat_free(chat *c)
     free_msgs(c, 0);
     ls_free(c->msgs);
     ls_free(c->system);
-    for (int i = 0; i < CHAT_MAX_STOPS; i++)
-        ls_free(c->stop_copies[i]);
-    stop_free(c->stops);
-    rsn_free(c->splitter);
-    tok_stream_free(c->stream);
-    smp_free(c->sampler);
-    fwd_free(c->fwd);
-    ls_free(c->cached);
-    ls_free(c->logits);
-    ls_free(c->stop_out);
-    ls_free(c->think.p);
-    ls_free(c->answer.p);
+    gen_free(c->gen);
+    kv_free(c->kv);
     tpl_prompt_free(&c->prompt);
     ls_free(c);
 }
@@ -231,7 +126,7 @@ void chat_reset(chat *c)
 {
     free_msgs(c, 0);
     c->first_kept = 0;
-    smp_reset(c->sampler);
+    gen_reset(c->gen);
 }
 
 ls_status chat_set_system(chat *c, const char *system)
@@ -246,7 +141,7 @@ ls_status chat_set_system(chat *c, const char *system)
 
 void chat_set_think_budget(chat *c, int budget)
 {
-    c->p.think_budget = budget < 0 ? -1 : budget;
+    gen_set_think_budget(c->gen, budget);
 }
 
 size_t chat_n_messages(const chat *c)
@@ -272,11 +167,7 @@ bool chat_drop_last_turn(chat *c)
 
 chat_params chat_get_params(const chat *c)
 {
-    chat_params p = c->p;
-    p.system = c->system;
-    for (int i = 0; i < p.n_stops; i++)
-        p.stops[i] = c->stop_copies[i];
-    return p;
+    return (chat_params){ .n_ctx = c->n_ctx, .gen = *gen_get_params(c->gen), .system = c->system };
 }
 
 tpl_family chat_family(const chat *c)
@@ -289,14 +180,9 @@ const char *chat_last_prompt(const chat *c)
     return c->prompt.text ? c->prompt.text : "";
 }
 
-int chat_n_ctx(const chat *c)
-{
-    return c->p.n_ctx;
-}
-
 int chat_n_cached(const chat *c)
 {
-    return c->n_cached;
+    return kv_n_past(c->kv);
 }
 
 /* ======================================================================== */
@@ -442,7 +328,7 @@ ls_status chat_encode_single(const tok_tokenizer *tok, tpl_family family, const 
  * quarter of the window, at most 1024. */
 static int reply_reserve(const chat *c)
 {
-    int r = c->p.n_ctx / 4;
+    int r = c->n_ctx / 4;
     return r > 1024 ? 1024 : r;
 }
 
@@ -451,7 +337,7 @@ static int reply_reserve(const chat *c)
 static ls_status fit(chat *c, int32_t **ids, size_t *n_ids, int *n_dropped)
 {
     *n_dropped = 0;
-    size_t limit = (size_t)(c->p.n_ctx - reply_reserve(c));
+    size_t limit = (size_t)(c->n_ctx - reply_reserve(c));
     for (;;) {
         ls_status st = render(c, c->first_kept, ids, n_ids);
         if (st)
@@ -466,7 +352,7 @@ static ls_status fit(chat *c, int32_t **ids, size_t *n_ids, int *n_dropped)
             return ls_error(LS_ERR_LIMIT,
                             "this message makes a prompt of %zu tokens, but the context window holds %d and keeps %d "
                             "for the answer; shorten the message or start with a larger --ctx (at least %zu)",
-                            n, c->p.n_ctx, reply_reserve(c), n + 2 * (size_t)reply_reserve(c));
+                            n, c->n_ctx, reply_reserve(c), n + 2 * (size_t)reply_reserve(c));
         }
         ls_free(*ids);
         *ids = NULL;
@@ -479,162 +365,28 @@ static ls_status fit(chat *c, int32_t **ids, size_t *n_ids, int *n_dropped)
 }
 
 /* ======================================================================== */
-/* Generating                                                                */
+/* A turn                                                                    */
 /* ======================================================================== */
 
-/* Output of the thinking/answer splitter. Thoughts go straight out; the
- * answer passes through the stop-string matcher first. */
-static void on_split(void *ctx, rsn_part part, const char *text, size_t n)
+static void note(const gen_callbacks *cb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const gen_callbacks *cb, const char *fmt, ...)
 {
-    chat *c = ctx;
-    if (part == RSN_THINKING) {
-        sb_append(&c->think, text, n);
-        if (c->cb && c->cb->on_text)
-            c->cb->on_text(c->cb->ctx, CHAT_THINKING, text, n);
-        return;
-    }
-    while (n > 0 && !c->stop_hit) { /* in slices that fit the scratch buffer */
-        size_t take = n < c->stop_out_cap - STOP_MAX_BYTES ? n : c->stop_out_cap - STOP_MAX_BYTES, got = 0;
-        c->stop_hit = stop_push(c->stops, text, take, c->stop_out, c->stop_out_cap, &got);
-        if (got) {
-            sb_append(&c->answer, c->stop_out, got);
-            if (c->cb && c->cb->on_text)
-                c->cb->on_text(c->cb->ctx, CHAT_ANSWER, c->stop_out, got);
-        }
-        text += take;
-        n -= take;
-    }
-}
-
-static void note(chat *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(chat *c, const char *fmt, ...)
-{
-    if (!c->cb || !c->cb->on_note)
+    if (!cb || !cb->on_note)
         return;
     char line[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    c->cb->on_note(c->cb->ctx, line);
+    cb->on_note(cb->ctx, line);
 }
 
-/* Feeds ids to the model after what is cached, keeping `cached` in step. */
-static ls_status feed(chat *c, const int32_t *ids, int n, bool want_logits)
-{
-    ls_status st = fwd_eval(c->fwd, ids, n, want_logits ? c->logits : NULL, false);
-    if (st)
-        return st;
-    memcpy(c->cached + c->n_cached, ids, (size_t)n * sizeof *ids);
-    c->n_cached += n;
-    return LS_OK;
-}
-
-/* Closes the thoughts by feeding RSN_FORCED_CLOSE (the budget ran out). */
-static ls_status force_close(chat *c)
-{
-    int32_t ids[16];
-    size_t n = 0;
-    ls_status st = tok_encode(c->tok, RSN_FORCED_CLOSE, strlen(RSN_FORCED_CLOSE), TOK_PARSE_SPECIAL | TOK_CONTINUE,
-                              ids, 16, &n);
-    if (st)
-        return st;
-    if (c->n_cached + (int)n >= c->p.n_ctx)
-        return LS_ERR_LIMIT;
-    size_t nb;
-    const char *rest = tok_stream_flush(c->stream, &nb);
-    rsn_push_text(c->splitter, rest, nb);
-    rsn_close_injected(c->splitter);
-    return feed(c, ids, (int)n, true);
-}
-
-static ls_status gen_loop(chat *c, chat_turn_stats *st, double t_start)
-{
-    double t_gen = plat_now_s();
-    bool thinking_timed = false;
-    for (;;) {
-        if (c->cb && c->cb->cancelled && c->cb->cancelled(c->cb->ctx)) {
-            st->stop = CHAT_STOP_CANCELLED;
-            break;
-        }
-        if (c->p.timeout_s > 0 && plat_now_s() - t_start >= c->p.timeout_s) {
-            st->stop = CHAT_STOP_TIMEOUT;
-            break;
-        }
-        int32_t id = smp_sample(c->sampler, c->logits);
-        if (st->t_first_token_s == 0)
-            st->t_first_token_s = plat_now_s() - t_start;
-        if (tok_is_eog(c->tok, id)) {
-            st->stop = CHAT_STOP_EOG;
-            break;
-        }
-        smp_accept(c->sampler, id);
-        size_t nb;
-        const char *text = tok_stream_push(c->stream, id, &nb);
-        rsn_push(c->splitter, text, nb);
-        rsn_state rs = rsn_get_state(c->splitter);
-        if (!thinking_timed && rs.closed) {
-            st->t_thinking_s = plat_now_s() - t_gen;
-            thinking_timed = true;
-        }
-        if (c->stop_hit) {
-            st->stop = CHAT_STOP_STRING;
-            break;
-        }
-        if (c->p.n_answer_max >= 0 && rs.n_answer_tokens >= c->p.n_answer_max && !rs.in_thought) {
-            st->stop = CHAT_STOP_LENGTH;
-            break;
-        }
-        if (c->n_cached + 1 >= c->p.n_ctx) {
-            st->stop = CHAT_STOP_CONTEXT;
-            break;
-        }
-        ls_status s = feed(c, &id, 1, true);
-        if (s)
-            return s;
-        if (rsn_budget_reached(c->splitter, c->p.think_budget)) {
-            s = force_close(c);
-            if (s == LS_ERR_LIMIT) {
-                st->stop = CHAT_STOP_CONTEXT;
-                break;
-            }
-            if (s)
-                return s;
-            st->budget_closed = true;
-            st->t_thinking_s = plat_now_s() - t_gen;
-            thinking_timed = true;
-            note(c, "thinking budget of %d tokens reached: the thoughts were closed so the model answers now",
-                 c->p.think_budget);
-        }
-    }
-    size_t nb;
-    const char *rest = tok_stream_flush(c->stream, &nb);
-    rsn_push_text(c->splitter, rest, nb);
-    rsn_flush(c->splitter);
-    if (!c->stop_hit) {
-        size_t got = stop_flush(c->stops, c->stop_out, c->stop_out_cap);
-        if (got) {
-            sb_append(&c->answer, c->stop_out, got);
-            if (c->cb && c->cb->on_text)
-                c->cb->on_text(c->cb->ctx, CHAT_ANSWER, c->stop_out, got);
-        }
-    }
-    rsn_state rs = rsn_get_state(c->splitter);
-    st->n_thinking = rs.n_thinking_tokens;
-    st->n_answer = rs.n_answer_tokens;
-    st->thought_unfinished = rs.in_thought;
-    if (!thinking_timed && rs.thought)
-        st->t_thinking_s = plat_now_s() - t_gen;
-    st->t_generate_s = plat_now_s() - t_gen;
-    return LS_OK;
-}
-
-ls_status chat_send(chat *c, const char *user_text, const chat_callbacks *cb, chat_turn_stats *st)
+ls_status chat_send(chat *c, const char *user_text, const gen_callbacks *cb, chat_turn_stats *st)
 {
     return chat_send_with_memory(c, user_text, NULL, cb, st);
 }
 
-ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memory, const chat_callbacks *cb,
+ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memory, const gen_callbacks *cb,
                                 chat_turn_stats *st)
 {
     double t_start = plat_now_s();
@@ -659,56 +411,40 @@ ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memo
     size_t n_ids = 0;
     if ((s = fit(c, &ids, &n_ids, &st->n_dropped)))
         goto fail;
-    c->cb = cb;
     if (st->n_dropped)
-        note(c, "the conversation no longer fits the %d-token context: left out the %d oldest message%s",
-             c->p.n_ctx, st->n_dropped, st->n_dropped == 1 ? "" : "s");
-
-    /* Re-use: keep the longest common prefix, process the rest (at least one
-     * token, for the logits). */
-    int keep = 0;
-    while (keep < c->n_cached && (size_t)keep < n_ids && c->cached[keep] == ids[keep])
-        keep++;
-    if ((size_t)keep == n_ids)
-        keep--;
-    fwd_rewind(c->fwd, keep);
-    c->n_cached = keep;
-    st->n_prompt = (int)n_ids;
-    st->n_reused = keep;
-    double t0 = plat_now_s();
-    if ((s = feed(c, ids + keep, (int)n_ids - keep, true))) {
-        c->n_cached = fwd_n_past(c->fwd); /* nothing was processed: the cache is as before the call */
-        goto fail;
-    }
-    st->t_prefill_s = plat_now_s() - t0;
+        note(cb, "the conversation no longer fits the %d-token context: left out the %d oldest message%s", c->n_ctx,
+             st->n_dropped, st->n_dropped == 1 ? "" : "s");
+    gen_result r;
+    s = gen_run(c->gen, c->kv, ids, (int)n_ids, t_start, cb, &r);
     ls_free(ids);
     ids = NULL;
-
-    /* Generate. */
-    c->think.n = c->answer.n = 0;
-    c->stop_hit = false;
-    rsn_reset(c->splitter, c->info->opens_thought);
-    stop_reset(c->stops);
-    tok_stream_flush(c->stream, &(size_t){ 0 });
-    if ((s = gen_loop(c, st, t_start)))
+    if (s)
         goto fail;
-    char *answer = ls_strdup(c->answer.p ? c->answer.p : "");
-    char *thinking = ls_strdup(c->think.p ? c->think.p : "");
-    if (!answer || !thinking || push_msg(c, true, answer, thinking, NULL, st->stop != CHAT_STOP_EOG)) {
+    st->n_prompt = r.n_prompt;
+    st->n_reused = r.n_reused;
+    st->n_thinking = r.n_thinking;
+    st->n_answer = r.n_answer;
+    st->think_budget = r.think_budget;
+    st->budget_closed = r.budget_closed;
+    st->thought_unfinished = r.thought_unfinished;
+    st->stop = r.stop;
+    st->t_prefill_s = r.t_prefill_s;
+    st->t_first_token_s = r.t_first_token_s;
+    st->t_thinking_s = r.t_thinking_s;
+    st->t_generate_s = r.t_generate_s;
+    char *answer = ls_strdup(gen_answer(c->gen));
+    char *thinking = ls_strdup(gen_thinking(c->gen));
+    if (!answer || !thinking || push_msg(c, true, answer, thinking, NULL, st->stop != GEN_STOP_EOG)) {
         ls_free(answer);
         ls_free(thinking);
         s = ls_error(LS_ERR_NOMEM, "out of memory for the answer");
         goto fail;
     }
-    if (st->thought_unfinished)
-        note(c, "the model did not finish thinking (%s): no answer was given", chat_stop_name(st->stop));
-    c->cb = NULL;
     st->t_total_s = plat_now_s() - t_start;
     return LS_OK;
 
 fail:
     ls_free(ids);
-    c->cb = NULL;
     free_msgs(c, n_before);
     c->first_kept = first_before;
     return s;

@@ -13,19 +13,18 @@
  *      turn, so only the tokens after the longest common prefix of the new
  *      prompt and the cache are processed (turn 5 of a conversation costs the
  *      new message, not the whole conversation);
- *   4. generates token by token, splitting the stream into the model's
- *      thinking and its answer (reasoning.h), enforcing a thinking budget,
- *      the answer length limit and stop strings (stop.h), and stopping at the
- *      model's end-of-turn tokens or when the caller cancels (Ctrl-C);
+ *   4. generates with the one generation loop (generation.h: thinking kept
+ *      apart from the answer, thinking budget, answer limit, stop strings,
+ *      end of turn, cancellation, time limit);
  *   5. stores the answer (and, apart, the thinking) as the assistant message.
  * Earlier thoughts are never sent back to the model (the R1 templates drop
  * them; here the stored content simply does not hold them), but they stay
  * available to the user through chat_message().
  *
- * Owns: the forward context (KV cache), the sampler, the stream decoders and
- * copies of every message. Does not: own the model or the tokenizer (the
- * caller keeps them alive longer), read the terminal, or store anything on
- * disk (the memory layer does).
+ * Owns: its sequence (a KV cache of the engine's model), its generation
+ * loop (sampler, decoders) and copies of every message. Does not: own the
+ * engine (the caller keeps it alive longer), read the terminal, or store
+ * anything on disk (the memory layer does).
  * Called by: apps (`localseek chat`), later the server and the orchestrator.
  */
 #ifndef LS_CHAT_H
@@ -36,29 +35,22 @@
 #include <stdint.h>
 
 #include "base/status.h"
-#include "generate/sampler.h"
+#include "generate/engine.h"
+#include "generate/generation.h"
 #include "generate/template.h"
-#include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
-enum { CHAT_MAX_STOPS = 8 };
-
 typedef struct {
-    int n_ctx;              /* context window in tokens (KV cache size) */
-    int n_threads;          /* 0 = physical cores */
-    tpl_family family;      /* TPL_UNKNOWN: detect from the model's template */
-    smp_params sampling;    /* start from chat_default_params(): the family's values */
-    int n_answer_max;       /* answer tokens per turn; -1 = until the context is full */
-    int think_budget;       /* thinking tokens before the thought is closed; -1 = none */
+    int n_ctx;              /* this conversation's window in tokens (its KV cache); 0: the engine's,
+                               never more than the engine's */
+    gen_params gen;         /* sampling, limits, stop strings, time limit: start from chat_default_params() */
     const char *system;     /* system text or NULL (copied) */
-    const char *stops[CHAT_MAX_STOPS]; /* stop strings (answer text only) */
-    int n_stops;
-    double timeout_s;       /* a turn ends (kept, marked) after this long; 0 = no limit */
 } chat_params;
 
-/* Defaults for `family` (TPL_UNKNOWN: generic ones): n_ctx 4096, the
- * family's recommended sampling (DeepSeek-R1: temperature 0.6, top-p 0.95),
- * no answer limit, no thinking budget, no system text, no stop strings. */
+/* Defaults for `family` (TPL_UNKNOWN: generic ones): the engine's window,
+ * the family's recommended sampling (DeepSeek-R1: temperature 0.6, top-p
+ * 0.95), no answer limit, the default thinking budget (generation.h), no
+ * system text, no stop strings. */
 chat_params chat_default_params(tpl_family family);
 
 /* One user message rendered with family's template and the generation
@@ -67,39 +59,16 @@ chat_params chat_default_params(tpl_family family);
 ls_status chat_encode_single(const tok_tokenizer *tok, tpl_family family, const char *user_text, int32_t **ids,
                              size_t *n_ids);
 
-typedef enum { CHAT_THINKING, CHAT_ANSWER } chat_part;
-
-typedef struct {
-    /* Text as it streams, complete UTF-8 characters only. */
-    void (*on_text)(void *ctx, chat_part part, const char *text, size_t n_bytes);
-    /* A sentence for the user about what happened (old turns left out, the
-     * thinking budget closed the thought); NULL to ignore. */
-    void (*on_note)(void *ctx, const char *sentence);
-    /* Polled once per token; true ends the answer (kept, marked interrupted). */
-    bool (*cancelled)(void *ctx);
-    void *ctx;
-} chat_callbacks;
-
-typedef enum {
-    CHAT_STOP_EOG,         /* the model ended its turn */
-    CHAT_STOP_LENGTH,      /* n_answer_max answer tokens */
-    CHAT_STOP_STRING,      /* one of the stop strings */
-    CHAT_STOP_CONTEXT,     /* the context window is full */
-    CHAT_STOP_CANCELLED,   /* the caller cancelled (Ctrl-C) */
-    CHAT_STOP_TIMEOUT,     /* the turn took longer than timeout_s */
-} chat_stop;
-
-const char *chat_stop_name(chat_stop s); /* "end of turn", "length limit", ... */
-
 typedef struct {
     int n_prompt;          /* tokens of the rendered conversation */
     int n_reused;          /* of those, already in the KV cache */
     int n_thinking;        /* generated inside <think> ... </think> */
     int n_answer;          /* generated after it */
     int n_dropped;         /* old messages left out to fit the context */
+    int think_budget;      /* the thinking budget that applied */
     bool budget_closed;    /* the thinking budget closed the thought */
     bool thought_unfinished; /* the turn ended while the model was still thinking */
-    chat_stop stop;
+    gen_stop stop;
     double t_prefill_s;    /* processing the new prompt tokens */
     double t_first_token_s; /* from the call to the first generated token */
     double t_thinking_s;   /* from the first token to the end of the thought */
@@ -109,10 +78,11 @@ typedef struct {
 
 typedef struct chat chat;
 
-/* Caller frees with chat_free(); `m` and `tok` must outlive the session.
- * Errors: those of fwd_create / smp_create / stop_create (LS_ERR_NOMEM,
- * LS_ERR_ARG with a sentence). */
-ls_status chat_create(const model *m, const tok_tokenizer *tok, const chat_params *p, chat **out);
+/* A conversation on engine `e` (which must outlive it), with the engine's
+ * template family (ChatML when the engine has none). Caller frees with
+ * chat_free(). Errors: LS_ERR_ARG (a window larger than the engine's, bad
+ * sampling values, too many stop strings), LS_ERR_NOMEM. */
+ls_status chat_create(engine *e, const chat_params *p, chat **out);
 void chat_free(chat *c); /* chat_free(NULL) is a no-op */
 
 /* Sends one user message and streams the answer through `cb`. On success
@@ -121,13 +91,13 @@ void chat_free(chat *c); /* chat_free(NULL) is a no-op */
  * ls_error_msg() has the sentence: LS_ERR_LIMIT when the message alone does
  * not fit the context window (with both sizes and a suggestion), LS_ERR_NOMEM,
  * LS_ERR_ARG. */
-ls_status chat_send(chat *c, const char *user_text, const chat_callbacks *cb, chat_turn_stats *st);
+ls_status chat_send(chat *c, const char *user_text, const gen_callbacks *cb, chat_turn_stats *st);
 
 /* The same, with notes recalled from memory given to the model together with
  * this message (placed before the user's words in the same turn, and kept
  * with it while the turn stays in the prompt, so later turns still re-use
  * the KV cache). `memory` may be NULL or "". chat_get_message() shows it. */
-ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memory, const chat_callbacks *cb,
+ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memory, const gen_callbacks *cb,
                                 chat_turn_stats *st);
 
 /* Appends a message to the conversation without running the model (to
@@ -151,7 +121,7 @@ void chat_reset(chat *c);
 /* Replaces the system text (NULL: none). LS_ERR_NOMEM. */
 ls_status chat_set_system(chat *c, const char *system);
 
-/* Changes the thinking budget (-1: none) for the next turns. */
+/* Changes the thinking budget (-1: the default) for the next turns. */
 void chat_set_think_budget(chat *c, int budget);
 
 /* The conversation so far (system text not included). */
@@ -173,7 +143,6 @@ tpl_family chat_family(const chat *c);
 /* The text of the last prompt rendered (what the model was given), "" before
  * the first turn. Valid until the next chat_send(). */
 const char *chat_last_prompt(const chat *c);
-int chat_n_ctx(const chat *c);
 int chat_n_cached(const chat *c); /* tokens in the KV cache now */
 
 #endif

@@ -26,6 +26,7 @@
  */
 #include "generate/template.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -66,6 +67,23 @@ tpl_family tpl_detect_file(const gguf_file *f, bool *has_template)
     tpl_family family = text ? tpl_detect(text) : TPL_UNKNOWN;
     ls_free(text);
     return family;
+}
+
+tpl_family tpl_family_for_file(const gguf_file *f, const char *path, tpl_family forced, char *note, size_t cap)
+{
+    if (cap)
+        note[0] = 0;
+    if (forced != TPL_UNKNOWN)
+        return forced;
+    bool has = false;
+    tpl_family family = tpl_detect_file(f, &has);
+    if (family != TPL_UNKNOWN)
+        return family;
+    if (cap)
+        snprintf(note, cap, "%s %s; using %s (choose another with --chat-template NAME)", path,
+                 has ? "has a chat template localseek does not know" : "has no chat template",
+                 tpl_family_info(TPL_FALLBACK)->name);
+    return TPL_FALLBACK;
 }
 
 tpl_family tpl_family_from_name(const char *name)

@@ -71,6 +71,12 @@ tpl_family tpl_detect(const char *template_text);
  * not know (*has_template true). has_template may be NULL. */
 tpl_family tpl_detect_file(const gguf_file *f, bool *has_template);
 
+/* The family to use for a model file: `forced` when set, else the file's own
+ * template, else TPL_FALLBACK with a sentence in note[0..cap) saying why
+ * ("PATH has no chat template; using chatml (choose another with
+ * --chat-template NAME)"); note is "" otherwise. */
+tpl_family tpl_family_for_file(const gguf_file *f, const char *path, tpl_family forced, char *note, size_t cap);
+
 /* The family called `name` ("deepseek-r1", "chatml", "qwen2.5", "qwen3",
  * "llama3", "llama3.0"), or TPL_UNKNOWN. */
 tpl_family tpl_family_from_name(const char *name);

@@ -19,12 +19,15 @@
  * done. Fusing these steps saves a pass over the activations and a thread
  * wake-up per step.
  *
- * KV cache layout (F16): K as [layer][pos][n_head_kv*hd] — a head's keys are
- * rows the score kernel streams; V transposed as [layer][kv_head][hd][pos] —
- * so "weights times values" is again rows times a vector. Both products use
- * the F16 matrix kernel with F32 activations.
+ * Several sequences in one chunk: the rows of x are the tokens of every
+ * sequence, one after another (a "segment" per sequence), and every step but
+ * attention treats them as one matrix, so the weights are read once for all.
+ * Each row knows its segment (row_seg) and position (pos); the K/V writes and
+ * attention use that segment's own cache (kvcache.h draws its layout). Both
+ * attention products use the F16 matrix kernel with F32 activations.
  */
 #include "model/forward.h"
+#include "model/kvcache_internal.h"
 
 #include <assert.h>
 #include <math.h>
@@ -47,15 +50,28 @@ enum {
     WIDE_CHUNK_BYTES = 384 * 1024,   /* expanded weight rows per thread: most of a 1 MiB L2 */
 };
 
-struct fwd_ctx {
+/* One sequence's rows in the chunk being evaluated. */
+typedef struct {
+    kv_cache *kv;
+    int seq;           /* index in the caller's fwd_seq array */
+    int t0;            /* its first token here, as an index into that sequence's tokens */
+    int row0, n;       /* rows [row0, row0 + n) of the chunk */
+    int p0;            /* positions the cache held before this chunk */
+    int item0;         /* its first attention work item (att_worker) */
+} fwd_seg;
+
+struct fwd_runner {
     const model *m;
     fwd_params p;
     pool *pool;
+    bool own_pool;
     const kern_ops *ops;
-    int n_past;
 
-    ls_f16 *k_cache;   /* [n_layer][n_ctx][kv_dim] */
-    ls_f16 *vt_cache;  /* [n_layer][n_head_kv][hd][n_ctx] */
+    /* the chunk being evaluated */
+    fwd_seg *segs;     /* [n_seq_max] */
+    int n_segs;
+    int *row_seg;      /* [B] segment of each row */
+    float *logits_rows; /* [n_seq_max][n_vocab] last-token logits of several sequences (n_seq_max > 1) */
 
     /* scratch, sized for n_batch tokens */
     float *x;          /* [B][n_embd]   residual stream */
@@ -75,7 +91,7 @@ struct fwd_ctx {
     uint8_t *wide_w;   /* [n_threads][wide_chunk] weight rows expanded for the wide path */
     size_t wide_chunk;
     float *ytile;      /* [n_threads][2 * n_batch][TILE_ROWS] two-level partial products */
-    float *scores;     /* [n_threads][score_rows][n_ctx] */
+    float *scores;     /* [n_threads][score_rows][n_ctx] (n_ctx: the longest cache served) */
     int score_rows;
 };
 
@@ -85,7 +101,8 @@ struct fwd_ctx {
 
 fwd_params fwd_default_params(void)
 {
-    return (fwd_params){ .n_ctx = 4096, .n_batch = 512, .n_threads = plat_physical_cores(), .act_bits = 16 };
+    return (fwd_params){ .n_ctx = 4096, .n_batch = 512, .n_threads = plat_physical_cores(), .act_bits = 16,
+                         .n_seq_max = 1 };
 }
 
 fwd_params fwd_fill_defaults(const fwd_params *in)
@@ -101,17 +118,9 @@ fwd_params fwd_fill_defaults(const fwd_params *in)
         p.n_batch = p.n_ctx;
     if (p.act_bits != 8)
         p.act_bits = 16;
+    if (p.n_seq_max <= 0)
+        p.n_seq_max = d.n_seq_max;
     return p;
-}
-
-size_t fwd_kv_bytes_hp(const model_hparams *hp, int n_ctx)
-{
-    return 2 * (size_t)hp->n_layer * (size_t)n_ctx * (size_t)hp->n_head_kv * (size_t)hp->head_dim * sizeof(ls_f16);
-}
-
-size_t fwd_kv_bytes(const model *m, int n_ctx)
-{
-    return fwd_kv_bytes_hp(&m->hp, n_ctx);
 }
 
 /* The widest activation row a layer produces: max(n_embd, n_ff, q_dim). */
@@ -152,6 +161,14 @@ static int score_rows_for(const model_hparams *hp)
     return g > ATT_CHUNK ? g : ATT_CHUNK;
 }
 
+/* The bookkeeping of a batch: segments, the segment of each row, and, when
+ * several sequences may want logits, a row each. */
+static size_t batch_bytes_for(const model_hparams *hp, const fwd_params *p)
+{
+    size_t rows = p->n_seq_max > 1 ? (size_t)p->n_seq_max * (size_t)hp->n_vocab * sizeof(float) : 0;
+    return (size_t)p->n_seq_max * sizeof(fwd_seg) + (size_t)p->n_batch * sizeof(int) + rows;
+}
+
 size_t fwd_scratch_bytes_hp(const model_hparams *hp, size_t act_row_bytes, const fwd_params *pin)
 {
     fwd_params p = fwd_fill_defaults(pin);
@@ -163,26 +180,30 @@ size_t fwd_scratch_bytes_hp(const model_hparams *hp, size_t act_row_bytes, const
                          (size_t)hp->n_rot) +
                     (size_t)p.n_threads * ((size_t)score_rows_for(hp) * (size_t)p.n_ctx + 2 * B * TILE_ROWS);
     return floats * sizeof(float) + B * sizeof(int) + act_bytes_for(hp, act_row_bytes, p.n_batch) +
-           (size_t)p.n_threads * wide_chunk_for(hp, act_row_bytes);
+           (size_t)p.n_threads * wide_chunk_for(hp, act_row_bytes) + batch_bytes_for(hp, &p);
 }
 
 size_t fwd_memory_bytes(const model *m, const fwd_params *pin)
 {
     fwd_params p = fwd_fill_defaults(pin);
-    return fwd_kv_bytes_hp(&m->hp, p.n_ctx) + fwd_scratch_bytes_hp(&m->hp, m->act_row_bytes, &p);
+    return kv_bytes_hp(&m->hp, p.n_ctx) + fwd_scratch_bytes_hp(&m->hp, m->act_row_bytes, &p);
 }
 
 /* ======================================================================== */
 /* Create / free                                                             */
 /* ======================================================================== */
 
-ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
+ls_status fwd_create(const model *m, const fwd_params *pin, pool *shared, fwd_runner **out)
 {
     *out = NULL;
     fwd_params p = fwd_fill_defaults(pin);
+    if (shared)
+        p.n_threads = pool_size(shared);
     if (p.n_ctx > (1 << 24))
         return ls_error(LS_ERR_ARG, "context of %d tokens is too large (limit 16M)", p.n_ctx);
-    fwd_ctx *c = ls_calloc(1, sizeof *c);
+    if (p.n_seq_max > 4096)
+        return ls_error(LS_ERR_ARG, "%d sequences in one batch is too many (limit 4096)", p.n_seq_max);
+    fwd_runner *c = ls_calloc(1, sizeof *c);
     if (!c)
         return ls_error(LS_ERR_NOMEM, "no memory for the inference context");
     c->m = m;
@@ -194,16 +215,22 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
     c->score_rows = score_rows_for(hp);
     c->act_bytes = act_bytes_for(hp, m->act_row_bytes, p.n_batch);
     c->wide_chunk = wide_chunk_for(hp, m->act_row_bytes);
-    size_t kv_half = fwd_kv_bytes(m, p.n_ctx) / 2;
+    size_t S = (size_t)p.n_seq_max;
 
-    ls_status s = pool_create(p.n_threads, &c->pool);
-    if (s) {
-        fwd_free(c);
-        return s;
+    c->pool = shared;
+    if (!shared) {
+        ls_status s = pool_create(p.n_threads, &c->pool);
+        if (s) {
+            fwd_free(c);
+            return s;
+        }
+        c->own_pool = true;
     }
-    size_t n_allocated = 0; /* must come to fwd_memory_bytes(): the guard's estimate uses that formula */
+    size_t n_allocated = 0; /* must come to fwd_scratch_bytes_hp(): the guard's estimate uses that formula */
 #define ALLOC(ptr, n_bytes) (n_allocated += (n_bytes), (ptr) = ls_malloc_aligned((n_bytes), 64))
-    if (!ALLOC(c->k_cache, kv_half) || !ALLOC(c->vt_cache, kv_half) ||
+    if (!ALLOC(c->segs, S * sizeof(fwd_seg)) ||
+        !ALLOC(c->row_seg, B * sizeof(int)) ||
+        (S > 1 && !ALLOC(c->logits_rows, S * (size_t)hp->n_vocab * sizeof(float))) ||
         !ALLOC(c->x, B * hp->n_embd * sizeof(float)) || !ALLOC(c->xn, B * widest * sizeof(float)) ||
         !ALLOC(c->q, B * q_dim * sizeof(float)) || !ALLOC(c->k, B * kv_dim * sizeof(float)) ||
         !ALLOC(c->v, B * kv_dim * sizeof(float)) || !ALLOC(c->att, B * q_dim * sizeof(float)) ||
@@ -215,46 +242,33 @@ ls_status fwd_create(const model *m, const fwd_params *pin, fwd_ctx **out)
         !ALLOC(c->scores, (size_t)p.n_threads * (size_t)c->score_rows * (size_t)p.n_ctx * sizeof(float)) ||
         !ALLOC(c->ytile, (size_t)p.n_threads * 2 * B * TILE_ROWS * sizeof(float))) {
         fwd_free(c);
-        return ls_error(LS_ERR_NOMEM, "no memory for a %d-token context (%.1f MiB of KV cache and scratch)", p.n_ctx,
-                        (double)fwd_memory_bytes(m, &p) / (1024.0 * 1024.0));
+        return ls_error(LS_ERR_NOMEM, "no memory for the scratch of a %d-token context (%.1f MiB)", p.n_ctx,
+                        (double)fwd_scratch_bytes_hp(hp, m->act_row_bytes, &p) / (1024.0 * 1024.0));
     }
 #undef ALLOC
-    assert(n_allocated == fwd_memory_bytes(m, &p) || c->act_bytes == 0);
-    /* The V cache is read beyond n_past only with zero weights, but 0 * NaN
-     * would still poison a sum: start from zeros. */
-    memset(c->vt_cache, 0, kv_half);
-    log_info("context: %d positions, batch %d, %d threads, kernels %s, KV cache %.1f MiB", p.n_ctx, p.n_batch,
-             p.n_threads, c->ops->name, (double)(2 * kv_half) / (1024.0 * 1024.0));
+    assert(n_allocated == fwd_scratch_bytes_hp(hp, m->act_row_bytes, &p) || c->act_bytes == 0);
+    log_info("runner: caches up to %d positions, batch %d tokens of up to %d sequences, %d threads, kernels %s",
+             p.n_ctx, p.n_batch, p.n_seq_max, p.n_threads, c->ops->name);
     *out = c;
     return LS_OK;
 }
 
-void fwd_free(fwd_ctx *c)
+void fwd_free(fwd_runner *c)
 {
     if (!c)
         return;
-    pool_free(c->pool);
-    void *bufs[] = { c->k_cache, c->vt_cache, c->x, c->xn, c->q, c->k, c->v, c->att, c->gate,
-                     c->up, c->tmp, c->rope_cs, c->pos, c->act, c->wide_w, c->scores, c->ytile };
+    if (c->own_pool)
+        pool_free(c->pool);
+    void *bufs[] = { c->segs, c->row_seg, c->logits_rows, c->x, c->xn, c->q, c->k, c->v, c->att,
+                     c->gate, c->up, c->tmp, c->rope_cs, c->pos, c->act, c->wide_w, c->scores, c->ytile };
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         ls_free(bufs[i]);
     ls_free(c);
 }
 
-int fwd_n_past(const fwd_ctx *c)
+fwd_params fwd_get_params(const fwd_runner *r)
 {
-    return c->n_past;
-}
-
-int fwd_n_ctx(const fwd_ctx *c)
-{
-    return c->p.n_ctx;
-}
-
-void fwd_rewind(fwd_ctx *c, int n_past)
-{
-    if (n_past < c->n_past && n_past >= 0)
-        c->n_past = n_past;
+    return r->p;
 }
 
 /* ======================================================================== */
@@ -300,7 +314,7 @@ typedef struct {
 } mm_out;
 
 typedef struct {
-    fwd_ctx *c;
+    fwd_runner *c;
     int64_t n_vecs;
     int64_t n;             /* row length (columns of every matrix in the job) */
     pre_op pre;
@@ -346,7 +360,7 @@ static bool use_wide(const mm_job *j)
 static void mm_worker(void *ctx, int ith, int nth)
 {
     mm_job *j = ctx;
-    fwd_ctx *c = j->c;
+    fwd_runner *c = j->c;
     const kern_ops *ops = c->ops;
     dtype wt = j->outs[0].w->type;
     dtype at = dtype_get(wt)->dot_type;
@@ -451,7 +465,7 @@ static void mm_run(mm_job *j)
  * token's position; pair i turns at its own speed base^(-2i/n_rot). The dot
  * product of a rotated query and key then depends on how far apart the two
  * tokens are, which is what attention needs. */
-static void rope_tables(fwd_ctx *c, int n_tokens)
+static void rope_tables(fwd_runner *c, int n_tokens)
 {
     const model_hparams *hp = &c->m->hp;
     int half = hp->n_rot / 2;
@@ -480,7 +494,7 @@ static void rope_apply(float *v, const float *cs, int n_rot, rope_style style)
 }
 
 typedef struct {
-    fwd_ctx *c;
+    fwd_runner *c;
     int layer, n_tokens;
 } pos_job;
 
@@ -488,13 +502,11 @@ typedef struct {
 static void pos_worker(void *ctx, int ith, int nth)
 {
     pos_job *j = ctx;
-    fwd_ctx *c = j->c;
+    fwd_runner *c = j->c;
     const model *m = c->m;
     const model_hparams *hp = &m->hp;
     const model_layer *ly = &m->layers[j->layer];
-    int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd, n_ctx = c->p.n_ctx;
-    ls_f16 *kc = c->k_cache + (size_t)j->layer * n_ctx * kv_dim;
-    ls_f16 *vt = c->vt_cache + (size_t)j->layer * hp->n_head_kv * hd * n_ctx;
+    int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
     long b, e;
     pool_share(j->n_tokens, ith, nth, &b, &e);
     for (long t = b; t < e; t++) {
@@ -518,7 +530,10 @@ static void pos_worker(void *ctx, int ith, int nth)
                 rmsnorm(k + h * hd, k + h * hd, ly->k_norm, hd, hp->norm_eps);
             rope_apply(k + h * hd, cs, hp->n_rot, m->arch->rope);
         }
-        int p = c->pos[t];
+        kv_cache *kv = c->segs[c->row_seg[t]].kv;
+        int p = c->pos[t], n_ctx = kv->n_ctx;
+        ls_f16 *kc = kv->k + (size_t)j->layer * n_ctx * kv_dim;
+        ls_f16 *vt = kv->vt + (size_t)j->layer * hp->n_head_kv * hd * n_ctx;
         for (int i = 0; i < kv_dim; i++) {
             kc[(size_t)p * kv_dim + i] = f32_to_f16(k[i]);
             vt[(size_t)i * n_ctx + p] = f32_to_f16(v[i]); /* i = kv_head * hd + d */
@@ -535,14 +550,28 @@ static void pos_worker(void *ctx, int ith, int nth)
  * weighted mix of the values. Grouped-query attention: n_head/n_head_kv query
  * heads share each key/value head.
  *
- * Work items: in prefill, (query head, chunk of ATT_CHUNK tokens); in decode
- * (one token), one key/value head with its whole group of query heads as
- * the vectors, so each cached key is read once per group. */
+ * Work items, per segment (one sequence's rows in the chunk): a segment of
+ * several tokens gives (query head, block of ATT_CHUNK tokens) items; a
+ * segment of one token (decode) gives one item per key/value head, with the
+ * head's whole group of query heads as the vectors, so each cached key is
+ * read once per group. The items of all segments are numbered one after
+ * another (fwd_seg.item0) and shared across threads as one list. */
 
 typedef struct {
-    fwd_ctx *c;
-    int layer, n_tokens;
+    fwd_runner *c;
+    int layer, n_items;
 } att_job;
+
+static bool seg_is_decode(const fwd_runner *c, const fwd_seg *g)
+{
+    return g->n == 1 && c->m->hp.n_head / c->m->hp.n_head_kv <= 64;
+}
+
+static int seg_n_items(const fwd_runner *c, const fwd_seg *g)
+{
+    const model_hparams *hp = &c->m->hp;
+    return seg_is_decode(c, g) ? hp->n_head_kv : hp->n_head * ((g->n + ATT_CHUNK - 1) / ATT_CHUNK);
+}
 
 /* scores: [n_rows][row_stride]; row r may see positions 0..limit[r]-1. */
 static void softmax_rows(float *scores, int n_rows, int row_stride, const int *limit, int n_cols, float scale)
@@ -572,49 +601,54 @@ static void softmax_rows(float *scores, int n_rows, int row_stride, const int *l
 static void att_worker(void *ctx, int ith, int nth)
 {
     att_job *j = ctx;
-    fwd_ctx *c = j->c;
+    fwd_runner *c = j->c;
     const kern_ops *ops = c->ops;
     const model_hparams *hp = &c->m->hp;
-    int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd, n_ctx = c->p.n_ctx;
+    int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd, score_stride = c->p.n_ctx;
     int group = hp->n_head / hp->n_head_kv;
-    const ls_f16 *kc = c->k_cache + (size_t)j->layer * n_ctx * kv_dim;
-    const ls_f16 *vt = c->vt_cache + (size_t)j->layer * hp->n_head_kv * hd * n_ctx;
-    float *scores = c->scores + (size_t)ith * c->score_rows * n_ctx;
+    float *scores = c->scores + (size_t)ith * c->score_rows * score_stride;
     float scale = 1.0f / sqrtf((float)hd);
     int limit[ATT_CHUNK > 64 ? ATT_CHUNK : 64];
-    int p0 = c->pos[0];
 
-    if (j->n_tokens == 1 && group <= 64) {
-        int n_kv = p0 + 1;
-        long b, e;
-        pool_share(hp->n_head_kv, ith, nth, &b, &e);
-        for (long g = b; g < e; g++) {
-            const float *q = c->q + g * group * hd; /* the group's query heads, hd apart */
-            ops->matmul[DT_F16](hd, kc + g * hd, (size_t)kv_dim * sizeof(ls_f16), n_kv, q, (size_t)hd * sizeof(float),
-                                group, scores, n_ctx);
+    long b, e;
+    pool_share(j->n_items, ith, nth, &b, &e);
+    int si = 0;
+    for (long item = b; item < e; item++) {
+        while (si + 1 < c->n_segs && item >= c->segs[si + 1].item0)
+            si++;
+        const fwd_seg *g = &c->segs[si];
+        const kv_cache *kv = g->kv;
+        int n_ctx = kv->n_ctx, local = (int)(item - g->item0);
+        const ls_f16 *kc = kv->k + (size_t)j->layer * n_ctx * kv_dim;
+        const ls_f16 *vt = kv->vt + (size_t)j->layer * hp->n_head_kv * hd * n_ctx;
+        const float *q_rows = c->q + (size_t)g->row0 * q_dim;
+        float *att_rows = c->att + (size_t)g->row0 * q_dim;
+
+        if (seg_is_decode(c, g)) {
+            int kvh = local, n_kv = g->p0 + 1;
+            const float *q = q_rows + kvh * group * hd; /* the group's query heads, hd apart */
+            ops->matmul[DT_F16](hd, kc + kvh * hd, (size_t)kv_dim * sizeof(ls_f16), n_kv, q,
+                                (size_t)hd * sizeof(float), group, scores, score_stride);
             for (int r = 0; r < group; r++)
                 limit[r] = n_kv;
-            softmax_rows(scores, group, n_ctx, limit, n_kv, scale);
-            ops->matmul[DT_F16](n_kv, vt + (size_t)g * hd * n_ctx, (size_t)n_ctx * sizeof(ls_f16), hd, scores,
-                                (size_t)n_ctx * sizeof(float), group, c->att + g * group * hd, hd);
+            softmax_rows(scores, group, score_stride, limit, n_kv, scale);
+            ops->matmul[DT_F16](n_kv, vt + (size_t)kvh * hd * n_ctx, (size_t)n_ctx * sizeof(ls_f16), hd, scores,
+                                (size_t)score_stride * sizeof(float), group, att_rows + kvh * group * hd, hd);
+            continue;
         }
-        return;
-    }
-
-    int n_chunks = (j->n_tokens + ATT_CHUNK - 1) / ATT_CHUNK;
-    long b, e;
-    pool_share((long)hp->n_head * n_chunks, ith, nth, &b, &e);
-    for (long item = b; item < e; item++) {
-        int h = (int)(item / n_chunks), ch = (int)(item % n_chunks), g = h / group;
-        int t0 = ch * ATT_CHUNK, t1 = t0 + ATT_CHUNK < j->n_tokens ? t0 + ATT_CHUNK : j->n_tokens;
-        int n_kv = p0 + t1; /* the last token of the chunk sees this many positions */
-        ops->matmul[DT_F16](hd, kc + g * hd, (size_t)kv_dim * sizeof(ls_f16), n_kv, c->q + (size_t)t0 * q_dim + h * hd,
-                            (size_t)q_dim * sizeof(float), t1 - t0, scores, n_ctx);
+        int n_chunks = (g->n + ATT_CHUNK - 1) / ATT_CHUNK;
+        int h = local / n_chunks, ch = local % n_chunks, kvh = h / group;
+        int t0 = ch * ATT_CHUNK, t1 = t0 + ATT_CHUNK < g->n ? t0 + ATT_CHUNK : g->n;
+        int n_kv = g->p0 + t1; /* the last token of the block sees this many positions */
+        ops->matmul[DT_F16](hd, kc + kvh * hd, (size_t)kv_dim * sizeof(ls_f16), n_kv,
+                            q_rows + (size_t)t0 * q_dim + h * hd, (size_t)q_dim * sizeof(float), t1 - t0, scores,
+                            score_stride);
         for (int t = t0; t < t1; t++)
-            limit[t - t0] = c->pos[t] + 1;
-        softmax_rows(scores, t1 - t0, n_ctx, limit, n_kv, scale);
-        ops->matmul[DT_F16](n_kv, vt + (size_t)g * hd * n_ctx, (size_t)n_ctx * sizeof(ls_f16), hd, scores,
-                            (size_t)n_ctx * sizeof(float), t1 - t0, c->att + (size_t)t0 * q_dim + h * hd, q_dim);
+            limit[t - t0] = g->p0 + t + 1;
+        softmax_rows(scores, t1 - t0, score_stride, limit, n_kv, scale);
+        ops->matmul[DT_F16](n_kv, vt + (size_t)kvh * hd * n_ctx, (size_t)n_ctx * sizeof(ls_f16), hd, scores,
+                            (size_t)score_stride * sizeof(float), t1 - t0, att_rows + (size_t)t0 * q_dim + h * hd,
+                            q_dim);
     }
 }
 
@@ -622,16 +656,72 @@ static void att_worker(void *ctx, int ith, int nth)
 /* One chunk through the model                                               */
 /* ======================================================================== */
 
-static void eval_chunk(fwd_ctx *c, const int32_t *tokens, int T, float *logits, bool all_logits)
+/* Final norm and the output matrix for the logits the segments want: every
+ * row of an all_logits sequence straight into its buffer; the last row of
+ * the others, which for several sequences are gathered so the output matrix
+ * is read once for all of them. */
+static void output_logits(fwd_runner *c, const fwd_seq *seqs)
+{
+    const model *m = c->m;
+    int n_embd = m->hp.n_embd, n_vocab = m->hp.n_vocab, n_last = 0;
+    mm_job out = { .c = c, .n = n_embd, .pre = PRE_RMSNORM, .src_stride = n_embd, .norm_w = m->output_norm,
+                   .n_outs = 1, .outs = { { &m->output, NULL, n_vocab } } };
+    const fwd_seg *last = NULL;
+    for (int s = 0; s < c->n_segs; s++) {
+        const fwd_seg *g = &c->segs[s];
+        const fwd_seq *sq = &seqs[g->seq];
+        if (!sq->logits)
+            continue;
+        if (sq->all_logits) {
+            out.n_vecs = g->n;
+            out.src = c->x + (size_t)g->row0 * n_embd;
+            out.outs[0].y = sq->logits + (size_t)g->t0 * n_vocab;
+            mm_run(&out);
+        } else if (g->t0 + g->n == sq->n_tokens) {
+            /* rows are gathered into tmp (free at this point) */
+            memcpy(c->tmp + (size_t)n_last * n_embd, c->x + (size_t)(g->row0 + g->n - 1) * n_embd,
+                   sizeof(float) * (size_t)n_embd);
+            n_last++;
+            last = g;
+        }
+    }
+    if (n_last == 0)
+        return;
+    out.n_vecs = n_last;
+    out.src = c->tmp;
+    out.outs[0].y = n_last == 1 ? seqs[last->seq].logits : c->logits_rows;
+    mm_run(&out);
+    if (n_last == 1)
+        return;
+    for (int s = 0, k = 0; s < c->n_segs; s++) {
+        const fwd_seg *g = &c->segs[s];
+        const fwd_seq *sq = &seqs[g->seq];
+        if (sq->logits && !sq->all_logits && g->t0 + g->n == sq->n_tokens)
+            memcpy(sq->logits, c->logits_rows + (size_t)k++ * n_vocab, sizeof(float) * (size_t)n_vocab);
+    }
+}
+
+/* The chunk described by c->segs (T rows in all) through the model. */
+static void eval_chunk(fwd_runner *c, const fwd_seq *seqs, int T)
 {
     const model *m = c->m;
     const model_hparams *hp = &m->hp;
     int n_embd = hp->n_embd, hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
 
-    for (int t = 0; t < T; t++) {
-        c->pos[t] = c->n_past + t;
-        quant_dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes,
-                             c->x + (size_t)t * n_embd, n_embd);
+    int n_items = 0;
+    for (int s = 0; s < c->n_segs; s++) {
+        fwd_seg *g = &c->segs[s];
+        g->item0 = n_items;
+        n_items += seg_n_items(c, g);
+        const int32_t *tokens = seqs[g->seq].tokens + g->t0;
+        for (int i = 0; i < g->n; i++) {
+            int row = g->row0 + i;
+            c->pos[row] = g->p0 + i;
+            c->row_seg[row] = s;
+            quant_dequantize_row(m->tok_embd.type,
+                                 (const uint8_t *)m->tok_embd.data + (size_t)tokens[i] * m->tok_embd.row_bytes,
+                                 c->x + (size_t)row * n_embd, n_embd);
+        }
     }
     rope_tables(c, T);
 
@@ -644,7 +734,7 @@ static void eval_chunk(fwd_ctx *c, const int32_t *tokens, int T, float *logits, 
 
         pos_job pj = { c, l, T };
         pool_run(c->pool, pos_worker, &pj);
-        att_job aj = { c, l, T };
+        att_job aj = { c, l, n_items };
         pool_run(c->pool, att_worker, &aj);
 
         mm_job wo = { .c = c, .n_vecs = T, .n = q_dim, .pre = PRE_COPY, .src = c->att, .src_stride = q_dim,
@@ -662,40 +752,76 @@ static void eval_chunk(fwd_ctx *c, const int32_t *tokens, int T, float *logits, 
                         .residual = c->x, .residual_stride = n_embd };
         mm_run(&down);
     }
+    output_logits(c, seqs);
 
-    if (logits) {
-        /* Final norm and the output matrix: for every token, or the last one only. */
-        int first = all_logits ? 0 : T - 1;
-        mm_job out = { .c = c, .n_vecs = T - first, .n = n_embd, .pre = PRE_RMSNORM,
-                       .src = c->x + (size_t)first * n_embd, .src_stride = n_embd, .norm_w = m->output_norm,
-                       .n_outs = 1, .outs = { { &m->output, logits, hp->n_vocab } } };
-        mm_run(&out);
+    for (int s = 0; s < c->n_segs; s++) {
+        fwd_seg *g = &c->segs[s];
+        memcpy(g->kv->ids + g->p0, seqs[g->seq].tokens + g->t0, sizeof(int32_t) * (size_t)g->n);
+        g->kv->n_past += g->n;
     }
-    c->n_past += T;
 }
 
-ls_status fwd_eval(fwd_ctx *c, const int32_t *tokens, int n_tokens, float *logits, bool all_logits)
+/* Everything that can be wrong with a batch, checked before any work. */
+static ls_status check_batch(const fwd_runner *c, const fwd_seq *seqs, int n_seqs)
 {
     const model_hparams *hp = &c->m->hp;
-    if (n_tokens <= 0)
-        return ls_error(LS_ERR_ARG, "no tokens to evaluate");
-    if (n_tokens > c->p.n_ctx - c->n_past)
-        return ls_error(LS_ERR_LIMIT, "the context is full: %d tokens cached + %d new > %d positions (use a larger --ctx)",
-                        c->n_past, n_tokens, c->p.n_ctx);
-    for (int i = 0; i < n_tokens; i++)
-        if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
-            return ls_error(LS_ERR_ARG, "token id %d at position %d is outside the vocabulary (0..%d)", tokens[i], i,
-                            hp->n_vocab - 1);
-    for (int done = 0; done < n_tokens;) {
-        int T = n_tokens - done < c->p.n_batch ? n_tokens - done : c->p.n_batch;
-        bool last = done + T == n_tokens;
-        float *out = NULL;
-        if (logits && all_logits)
-            out = logits + (size_t)done * hp->n_vocab;
-        else if (logits && last)
-            out = logits;
-        eval_chunk(c, tokens + done, T, out, all_logits);
-        done += T;
+    if (n_seqs < 1 || n_seqs > c->p.n_seq_max)
+        return ls_error(LS_ERR_ARG, "a batch of %d sequences: this runner takes 1 to %d", n_seqs, c->p.n_seq_max);
+    for (int s = 0; s < n_seqs; s++) {
+        const fwd_seq *sq = &seqs[s];
+        const kv_cache *kv = sq->kv;
+        if (!kv || kv->m != c->m || kv->n_ctx > c->p.n_ctx)
+            return ls_error(LS_ERR_ARG, "sequence %d: %s", s,
+                            !kv ? "no KV cache" : kv->m != c->m ? "its KV cache belongs to another model"
+                                                                : "its KV cache is longer than the runner serves");
+        for (int o = 0; o < s; o++)
+            if (seqs[o].kv == kv)
+                return ls_error(LS_ERR_ARG, "sequences %d and %d share one KV cache", o, s);
+        if (sq->n_tokens <= 0)
+            return ls_error(LS_ERR_ARG, "no tokens to evaluate");
+        if (sq->n_tokens > kv->n_ctx - kv->n_past)
+            return ls_error(LS_ERR_LIMIT,
+                            "the context is full: %d tokens cached + %d new > %d positions (use a larger --ctx)",
+                            kv->n_past, sq->n_tokens, kv->n_ctx);
+        for (int i = 0; i < sq->n_tokens; i++)
+            if (sq->tokens[i] < 0 || sq->tokens[i] >= hp->n_vocab)
+                return ls_error(LS_ERR_ARG, "token id %d at position %d is outside the vocabulary (0..%d)",
+                                sq->tokens[i], i, hp->n_vocab - 1);
     }
     return LS_OK;
+}
+
+ls_status fwd_eval(fwd_runner *c, const fwd_seq *seqs, int n_seqs)
+{
+    ls_status st = check_batch(c, seqs, n_seqs);
+    if (st)
+        return st;
+    /* Chunks of up to n_batch rows, filled with the sequences in order; a
+     * sequence longer than the room left goes on in the next chunk. */
+    int cur = 0, off = 0;
+    while (cur < n_seqs) {
+        int T = 0;
+        c->n_segs = 0;
+        while (cur < n_seqs && T < c->p.n_batch) {
+            const fwd_seq *sq = &seqs[cur];
+            int take = sq->n_tokens - off < c->p.n_batch - T ? sq->n_tokens - off : c->p.n_batch - T;
+            c->segs[c->n_segs++] = (fwd_seg){ .kv = sq->kv, .seq = cur, .t0 = off, .row0 = T, .n = take,
+                                              .p0 = sq->kv->n_past };
+            T += take;
+            off += take;
+            if (off == sq->n_tokens) {
+                cur++;
+                off = 0;
+            }
+        }
+        eval_chunk(c, seqs, T);
+    }
+    return LS_OK;
+}
+
+ls_status fwd_eval_one(fwd_runner *r, kv_cache *kv, const int32_t *tokens, int n_tokens, float *logits,
+                       bool all_logits)
+{
+    fwd_seq one = { .kv = kv, .tokens = tokens, .n_tokens = n_tokens, .logits = logits, .all_logits = all_logits };
+    return fwd_eval(r, &one, 1);
 }

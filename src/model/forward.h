@@ -1,21 +1,25 @@
 /* forward.h — running the model: tokens in, next-token scores (logits) out.
  *
- * One call to fwd_eval() feeds a run of tokens through every layer and
- * appends their keys and values to the KV cache, so the next call continues
- * the same text. A long prompt is cut into chunks of n_batch tokens and each
- * chunk goes through the layers together ("prefill"): every weight matrix is
- * then read once per chunk and used for all its tokens, instead of once per
- * token. Generating text is the same call with one token at a time ("decode"),
- * where speed is set by how fast the weights stream from memory.
+ * A runner (one per model) evaluates a batch of sequences in one pass: each
+ * sequence is a run of new tokens with its own KV cache (kvcache.h), and the
+ * tokens of all of them go through every layer together, so each weight
+ * matrix is read once per chunk for all of them. One sequence with a long
+ * prompt is the same call ("prefill": the prompt cut into chunks of n_batch
+ * tokens); several sequences of one token each is a decode step of a server
+ * serving several clients at once ("continuous batching"). Attention is the
+ * only step that keeps sequences apart: each token looks only at its own
+ * sequence's cache.
  *
- * The context (fwd_ctx) owns everything that changes while a conversation
- * runs: the KV cache (F16, sized for n_ctx positions), scratch activations
- * sized for n_batch tokens, and a thread pool — all allocated once in
- * fwd_create(). fwd_eval() allocates nothing.
+ * The runner owns the scratch activations, sized once in fwd_create() for
+ * n_batch tokens and caches of up to n_ctx positions, and uses a thread pool
+ * that may be shared by several runners (the process's one pool: at most one
+ * fwd_eval at a time on it). fwd_eval() allocates nothing.
  *
- * Owns: KV cache, scratch, the thread pool. Does not: own the model (the
- * caller keeps it alive longer than the context), tokenize or sample.
- * Called by: apps (run, logits, bench), later the chat loop.
+ * Owns: scratch buffers (and the pool when it made its own). Does not: own
+ * the model or the KV caches (the caller keeps both alive longer than the
+ * runner), tokenize or sample.
+ * Called by: the engine (generate/engine.h), the logits and bench commands,
+ * tests.
  */
 #ifndef LS_FORWARD_H
 #define LS_FORWARD_H
@@ -25,17 +29,31 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "base/threadpool.h"
+#include "model/kvcache.h"
 #include "model/model.h"
 
 typedef struct {
-    int n_ctx;      /* positions the KV cache holds (default 4096) */
-    int n_batch;    /* tokens per prefill chunk (default 512) */
-    int n_threads;  /* worker threads including the caller (default: physical cores) */
+    int n_ctx;      /* the longest KV cache a sequence may bring, in positions (default 4096) */
+    int n_batch;    /* tokens per chunk, all sequences together (default 512) */
+    int n_threads;  /* worker threads including the caller (default: physical cores; a shared
+                       pool's size wins) */
     int act_bits;   /* 16 (default): activations as two 8-bit levels, nearly exact;
                        8: one level, like llama.cpp — faster prefill, ~50x more error */
+    int n_seq_max;  /* sequences one fwd_eval may take (default 1) */
 } fwd_params;
 
-typedef struct fwd_ctx fwd_ctx;
+typedef struct fwd_runner fwd_runner;
+
+/* One sequence of a batch: n_tokens new tokens after what kv holds. */
+typedef struct {
+    kv_cache *kv;          /* its cache (of the runner's model, at most n_ctx positions) */
+    const int32_t *tokens; /* [n_tokens] */
+    int n_tokens;
+    float *logits;         /* NULL (no output), [n_vocab] for the last token, or, when
+                              all_logits, [n_tokens][n_vocab] (one row per token) */
+    bool all_logits;
+} fwd_seq;
 
 /* Defaults for fields left 0. */
 fwd_params fwd_default_params(void);
@@ -43,33 +61,36 @@ fwd_params fwd_default_params(void);
  * fwd_create() does it: the parameters a context will really use. */
 fwd_params fwd_fill_defaults(const fwd_params *p);
 
-/* Bytes fwd_create() will allocate for these parameters: the KV cache plus
- * scratch (what the resource guard adds to the mapped weights). */
+/* Bytes a runner for these parameters plus one sequence's KV cache of n_ctx
+ * positions allocate (what the resource guard adds to the mapped weights for
+ * one conversation). */
 size_t fwd_memory_bytes(const model *m, const fwd_params *p);
-size_t fwd_kv_bytes(const model *m, int n_ctx);
-/* The same two figures from the shape alone, before any model is loaded
- * (orchestrator/guard.c): the KV cache, F16 keys and values for n_ctx
- * positions of every layer, and the scratch (activations for n_batch tokens,
- * per-thread attention scores and tiles). fwd_create() sizes its buffers
- * with these very formulas. `p` fields left 0 take the defaults. */
-size_t fwd_kv_bytes_hp(const model_hparams *hp, int n_ctx);
+/* The runner's part from the shape alone, before any model is loaded
+ * (orchestrator/guard.c): activations for n_batch tokens, per-thread
+ * attention scores and tiles, and, for n_seq_max > 1, one logits row per
+ * sequence. fwd_create() sizes its buffers with this very formula. `p`
+ * fields left 0 take the defaults. */
 size_t fwd_scratch_bytes_hp(const model_hparams *hp, size_t act_row_bytes, const fwd_params *p);
 
-/* Caller frees with fwd_free(); `m` must outlive the context. */
-ls_status fwd_create(const model *m, const fwd_params *p, fwd_ctx **out);
-void fwd_free(fwd_ctx *c); /* fwd_free(NULL) is a no-op */
+/* A runner for `m` (which must outlive it). `shared` is a thread pool to use
+ * (not owned; NULL: the runner makes its own of n_threads). Caller frees with
+ * fwd_free(). */
+ls_status fwd_create(const model *m, const fwd_params *p, pool *shared, fwd_runner **out);
+void fwd_free(fwd_runner *r); /* fwd_free(NULL) is a no-op */
+fwd_params fwd_get_params(const fwd_runner *r);
 
-/* Processes n_tokens tokens at the positions after those already cached.
- * logits: NULL (no output), or [n_vocab] for the last token, or, when
- * all_logits, [n_tokens][n_vocab] (one row per token). Returns LS_ERR_ARG for
- * a token id outside the vocabulary and LS_ERR_LIMIT when the cache would
- * overflow (nothing is processed then). */
-ls_status fwd_eval(fwd_ctx *c, const int32_t *tokens, int n_tokens, float *logits, bool all_logits);
-
-/* Positions currently in the cache. */
-int fwd_n_past(const fwd_ctx *c);
-int fwd_n_ctx(const fwd_ctx *c);
-/* Forgets every position from n_past on (to re-use a common prefix). */
-void fwd_rewind(fwd_ctx *c, int n_past);
+/* Evaluates every sequence's new tokens, in one pass through the weights
+ * for all of them (in chunks of n_batch tokens), appends them to their
+ * caches and writes the logits asked for. A sequence's results are the same
+ * whether it is evaluated alone or beside others, up to the rounding of the
+ * activations (the wide path serves chunks of 16 or more tokens). Errors,
+ * with nothing processed: LS_ERR_ARG for a token id outside the vocabulary,
+ * an empty sequence, a cache of another model, larger than n_ctx or given
+ * twice, more than n_seq_max sequences; LS_ERR_LIMIT when a cache would
+ * overflow. */
+ls_status fwd_eval(fwd_runner *r, const fwd_seq *seqs, int n_seqs);
+/* The same for one sequence. */
+ls_status fwd_eval_one(fwd_runner *r, kv_cache *kv, const int32_t *tokens, int n_tokens, float *logits,
+                       bool all_logits);
 
 #endif

@@ -250,7 +250,7 @@ ls_status model_load(const char *path, model **out)
     L.file = m->file;
 
     /* The architecture, hyper-parameters and sizes: the same reader the
-     * resource guard uses before loading (orchestrator/guard.h). */
+     * resource guard uses before loading (generate/guard.h). */
     model_shape sh;
     if ((s = model_read_shape(m->file, &sh)))
         goto fail;

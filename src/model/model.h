@@ -21,7 +21,7 @@
  * Owns: the gguf_file and the F32 copies. Does not: hold per-conversation
  * state (the KV cache and scratch are in forward.h), tokenize, sample.
  * Called by: forward.c, apps (run, logits, bench), the resource guard
- * (orchestrator/guard.h: model_read_shape only).
+ * (generate/guard.h: model_read_shape only).
  */
 #ifndef LS_MODEL_H
 #define LS_MODEL_H

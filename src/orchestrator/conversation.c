@@ -223,21 +223,21 @@ static void digest_add(digest *d, const char *text)
 }
 
 /* The sampling settings in words: stored in clear with the entry. The caller's
- * buffer holds them whole (1024 bytes: the fixed part and up to CHAT_MAX_STOPS
+ * buffer holds them whole (1024 bytes: the fixed part and up to GEN_MAX_STOPS
  * stop strings of STOP_MAX_BYTES), so two settings never cut to the same text. */
 static void settings_text(const chat *c, char *out, size_t cap)
 {
     chat_params p = chat_get_params(c);
-    const smp_params *s = &p.sampling;
+    const smp_params *s = &p.gen.sampling;
     snprintf(out, cap,
              "template=%s temp=%.3f top_k=%d top_p=%.3f min_p=%.3f repeat=%.3f presence=%.3f frequency=%.3f "
              "think_budget=%d answer_max=%d",
              tpl_family_info(chat_family(c))->name, (double)s->temp, s->top_k, (double)s->top_p, (double)s->min_p,
-             (double)s->repeat_penalty, (double)s->presence_penalty, (double)s->frequency_penalty, p.think_budget,
-             p.n_answer_max);
-    for (int i = 0; i < p.n_stops; i++) { /* stop strings end answers too */
+             (double)s->repeat_penalty, (double)s->presence_penalty, (double)s->frequency_penalty, p.gen.think_budget,
+             p.gen.n_answer_max);
+    for (int i = 0; i < p.gen.n_stops; i++) { /* stop strings end answers too */
         size_t len = strlen(out);
-        snprintf(out + len, cap - len, " stop=%s", p.stops[i]);
+        snprintf(out + len, cap - len, " stop=%s", p.gen.stops[i]);
     }
 }
 
@@ -357,7 +357,7 @@ static char *notes_text(const conv *v)
 /* Saving                                                                    */
 /* ======================================================================== */
 
-static void save_failed(conv_turn *out, const chat_callbacks *cb)
+static void save_failed(conv_turn *out, const gen_callbacks *cb)
 {
     out->saved = false;
     snprintf(out->save_error, sizeof out->save_error, "this turn was not saved: %s", ls_error_msg());
@@ -399,7 +399,7 @@ static void record(conv *v, const conv_turn *t)
                           .n_dropped = c->n_dropped, .ttft_s = c->t_first_token_s,
                           .tokens_per_s = c->t_generate_s > 0 ? n_gen / c->t_generate_s : 0,
                           .total_s = t->t_total_s, .retrieve_s = t->t_retrieve_s, .cache_hit = t->cached,
-                          .truncated = c->n_dropped > 0, .stop = t->cached ? "cached" : chat_stop_name(c->stop),
+                          .truncated = c->n_dropped > 0, .stop = t->cached ? "cached" : gen_stop_name(c->stop),
                           .peak_rss_bytes = (int64_t)plat_peak_rss_bytes() };
     if (mem_telemetry_add(v->store, &row))
         log_warn("telemetry not recorded: %s", ls_error_msg());
@@ -411,27 +411,27 @@ static void record(conv *v, const conv_turn *t)
 
 /* Answers that the same request would give again: not those cut by the
  * user, the clock or a full context (which depend on the moment). */
-static bool cacheable(chat_stop stop)
+static bool cacheable(gen_stop stop)
 {
-    return stop == CHAT_STOP_EOG || stop == CHAT_STOP_LENGTH || stop == CHAT_STOP_STRING;
+    return stop == GEN_STOP_EOG || stop == GEN_STOP_LENGTH || stop == GEN_STOP_STRING;
 }
 
-static ls_status serve_cached(conv *v, const char *text, mem_cached *hit, const chat_callbacks *cb, conv_turn *out)
+static ls_status serve_cached(conv *v, const char *text, mem_cached *hit, const gen_callbacks *cb, conv_turn *out)
 {
     ls_status st = chat_add_turn(v->c, text, hit->answer, hit->thinking);
     if (st)
         return st;
     if (cb && cb->on_text) {
         if (*hit->thinking)
-            cb->on_text(cb->ctx, CHAT_THINKING, hit->thinking, strlen(hit->thinking));
-        cb->on_text(cb->ctx, CHAT_ANSWER, hit->answer, strlen(hit->answer));
+            cb->on_text(cb->ctx, GEN_THINKING, hit->thinking, strlen(hit->thinking));
+        cb->on_text(cb->ctx, GEN_ANSWER, hit->answer, strlen(hit->answer));
     }
     out->cached = true;
     snprintf(out->cached_at, sizeof out->cached_at, "%s", hit->created_at);
     return LS_OK;
 }
 
-static ls_status ask(conv *v, const char *text, const chat_callbacks *cb, conv_turn *out, bool use_cache)
+static ls_status ask(conv *v, const char *text, const gen_callbacks *cb, conv_turn *out, bool use_cache)
 {
     double t0 = plat_now_s();
     memset(out, 0, sizeof *out);
@@ -501,7 +501,7 @@ static ls_status ask(conv *v, const char *text, const chat_callbacks *cb, conv_t
                  (c->t_total_s - c->t_prefill_s - c->t_generate_s) * 1e3, c->n_prompt, c->n_reused, c->n_dropped);
         log_info("step prefill: %.3f s for %d tokens", c->t_prefill_s, c->n_prompt - c->n_reused);
         log_info("step decode: %.3f s for %d tokens (%d thinking), stopped: %s", c->t_generate_s,
-                 c->n_thinking + c->n_answer, c->n_thinking, chat_stop_name(c->stop));
+                 c->n_thinking + c->n_answer, c->n_thinking, gen_stop_name(c->stop));
     }
 
     /* SAVE */
@@ -536,12 +536,12 @@ fail:
     return st;
 }
 
-ls_status conv_ask(conv *v, const char *text, const chat_callbacks *cb, conv_turn *out)
+ls_status conv_ask(conv *v, const char *text, const gen_callbacks *cb, conv_turn *out)
 {
     return ask(v, text, cb, out, true);
 }
 
-ls_status conv_regenerate(conv *v, const chat_callbacks *cb, conv_turn *out)
+ls_status conv_regenerate(conv *v, const gen_callbacks *cb, conv_turn *out)
 {
     size_t n = chat_n_messages(v->c);
     if (!v->last_cached || n < 2)

@@ -80,13 +80,13 @@ void conv_free(conv *v); /* conv_free(NULL) is a no-op */
 /* Asks one question. Errors are the chat's (nothing added then: see
  * chat_send); a store failure after the answer is not an error — the answer
  * stays in the conversation and out->saved is false with the reason. */
-ls_status conv_ask(conv *v, const char *text, const chat_callbacks *cb, conv_turn *out);
+ls_status conv_ask(conv *v, const char *text, const gen_callbacks *cb, conv_turn *out);
 
 /* Answers the last question again with the cache off for that one question
  * (`/nocache` after a cached answer): the cached turn is removed from the
  * conversation and the store first. LS_ERR_ARG when the last answer was not
  * from the cache. */
-ls_status conv_regenerate(conv *v, const chat_callbacks *cb, conv_turn *out);
+ls_status conv_regenerate(conv *v, const gen_callbacks *cb, conv_turn *out);
 
 void conv_set_cache(conv *v, bool on);
 void conv_set_recall(conv *v, bool on);

@@ -376,7 +376,13 @@ KERN_INLINE void k_tile_p(dtype t, int P, int V, int64_t n, const uint8_t *w, si
                           const uint8_t *a, size_t a_row_bytes, float *y, int64_t y_stride)
 {
     const int NO = P ? V / 2 : V;   /* outputs per row */
-    const int NA = NO == 1 ? 2 : 1; /* decode: two accumulators hide the FMA latency */
+    /* Two accumulators (even and odd super-blocks) hide the FMA latency in
+     * decode. The two-level pairs always use two, so a vector's sum is added
+     * in the same order whatever else shares its tile: a sequence decoded
+     * beside others gets exactly the logits it gets alone (4 pairs x 2 = 8
+     * registers); 8-bit tiles of several vectors keep one each (8 x 2 would
+     * not fit beside the unpacked weights). */
+    const int NA = P || NO == 1 ? 2 : 1;
     const int64_t nb = n / QK_K;
     const size_t wbb = t == DT_Q4_K ? sizeof(block_q4_k) : t == DT_Q5_K ? sizeof(block_q5_k) : sizeof(block_q6_k);
     for (int64_t r = 0; r < n_rows; r++) {

@@ -5,7 +5,7 @@
  * estimate is then pure arithmetic over them, so guard_judge() can try every
  * power-of-two --ctx to find one that fits without touching the file again.
  * The KV cache and scratch come from the engine's own formulas
- * (fwd_kv_bytes_hp, fwd_scratch_bytes_hp): fwd_create() asserts it
+ * (kv_bytes_hp, fwd_scratch_bytes_hp): fwd_create() asserts it
  * allocates exactly that, so the two cannot drift apart.
  *
  * The estimate is of resident memory (what the kernel must find room for)
@@ -29,7 +29,7 @@
  * estimate does not cover `logits`' all-positions score buffer or a chat's
  * history text (both small next to the weights for real use).
  */
-#include "orchestrator/guard.h"
+#include "generate/guard.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -160,11 +160,13 @@ void guard_estimate_model(const guard_model *gm, const guard_params *p, guard_es
     memset(out, 0, sizeof *out);
     const model_shape *sh = &gm->shape;
     /* The engine's own defaults: the parameters fwd_create() would use. */
-    fwd_params fp = { .n_ctx = p ? p->n_ctx : 0, .n_batch = p ? p->n_batch : 0, .n_threads = p ? p->n_threads : 0 };
+    fwd_params fp = { .n_ctx = p ? p->n_ctx : 0, .n_batch = p ? p->n_batch : 0, .n_threads = p ? p->n_threads : 0,
+                      .n_seq_max = p ? p->n_seq : 0 };
     fp = fwd_fill_defaults(&fp);
     out->n_ctx = fp.n_ctx;
     out->n_batch = fp.n_batch;
     out->n_threads = fp.n_threads;
+    out->n_seq = fp.n_seq_max;
 
     /* 1. Weights: the file is mapped and a forward pass reads every matrix,
      *    so every tensor byte becomes resident (the embedding table is read
@@ -172,7 +174,7 @@ void guard_estimate_model(const guard_model *gm, const guard_params *p, guard_es
      *    and a few thousand different tokens cover nearly all of it). */
     out->weights_bytes = sh->weight_bytes;
     /* 2. The KV cache and 3. scratch: the formulas fwd_create() sizes with. */
-    out->kv_bytes = fwd_kv_bytes_hp(&sh->hp, fp.n_ctx);
+    out->kv_bytes = (size_t)fp.n_seq_max * kv_bytes_hp(&sh->hp, fp.n_ctx); /* one cache a sequence */
     out->scratch_bytes = fwd_scratch_bytes_hp(&sh->hp, sh->act_row_bytes, &fp);
     /* 4. Tables: metadata and its index, the tokenizer, the model's F32
      *    copies and layer records, and the per-token arrays of a run. */
@@ -445,7 +447,7 @@ void guard_judge(const guard_model *gm, const guard_params *p, const guard_limit
     /* 2. A way out: the largest power-of-two context in [256, n_ctx] that
      *    leaves 15 % spare. The KV cache and scores grow with the context,
      *    so halving it is the one knob that does not change the model. */
-    guard_params q = { .n_ctx = e->n_ctx, .n_batch = p ? p->n_batch : 0, .n_threads = e->n_threads };
+    guard_params q = { .n_ctx = e->n_ctx, .n_batch = p ? p->n_batch : 0, .n_threads = e->n_threads, .n_seq = e->n_seq };
     guard_estimate t;
     q.n_ctx = e->n_ctx < GUARD_MIN_CTX ? e->n_ctx : GUARD_MIN_CTX;
     guard_estimate_model(gm, &q, &t);

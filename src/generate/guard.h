@@ -12,7 +12,8 @@
  * milliseconds:
  *   weights  every tensor's bytes: the file is mapped, and generating reads
  *            every matrix once per token, so all of it ends up in memory;
- *   KV cache F16 keys and values for --ctx positions (model/forward.h);
+ *   KV cache F16 keys and values for --ctx positions (model/kvcache.h),
+ *            once per sequence served at the same time;
  *   scratch  activations for one prefill chunk, per-thread attention scores;
  *   tables   the file's metadata (mapped and read at open) and its index,
  *            the tokenizer's tables, F32 copies of the small 1-D tensors,
@@ -38,8 +39,8 @@
  *
  * Owns: nothing allocated (every struct is the caller's, by value).
  * Does not: load the model, print (log_warn aside), or exit.
- * Called by: apps (cli_check_fits before model_load; info's report; the
- * watch in run and chat).
+ * Called by: the engine (engine_open, before model_load), apps (info's
+ * report).
  */
 #ifndef LS_GUARD_H
 #define LS_GUARD_H
@@ -82,12 +83,13 @@ typedef struct {
     int n_ctx;      /* KV cache positions; 0 = 4096, localseek's default */
     int n_batch;    /* tokens per prefill chunk; 0 = the engine's default */
     int n_threads;  /* worker threads; 0 = physical cores */
+    int n_seq;      /* sequences served at once, each with its own KV cache; 0 = 1 */
 } guard_params;
 
 typedef struct {
-    int n_ctx, n_batch, n_threads; /* as used, defaults filled in */
+    int n_ctx, n_batch, n_threads, n_seq; /* as used, defaults filled in */
     size_t weights_bytes;  /* mapped tensor data */
-    size_t kv_bytes;       /* KV cache for n_ctx positions */
+    size_t kv_bytes;       /* KV caches: n_seq of n_ctx positions */
     size_t scratch_bytes;  /* activations and per-thread buffers */
     size_t tables_bytes;   /* metadata, index, tokenizer, F32 copies, per-vocabulary arrays */
     size_t program_bytes;  /* code, libraries, thread stacks */
