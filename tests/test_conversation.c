@@ -64,7 +64,8 @@ static const tok_tokenizer *tok;
 static mem_store *store;
 
 typedef struct {
-    chat *c;
+    chat *c;          /* the conversation's messages (conv_chat) */
+    chat_seat *seat;  /* the engine's place at it */
     conv *v;
 } session;
 
@@ -76,22 +77,22 @@ static session open_session(const char *model_name, float temp, const char *syst
     p.gen.sampling.temp = temp;
     p.gen.n_answer_max = 12;
     p.gen.think_budget = 6;
-    p.system = system;
-    CHECK(chat_create(eng, &p, &s.c) == LS_OK, "chat: %s", ls_error_msg());
+    CHECK(chat_seat_create(eng, &p, &s.seat) == LS_OK, "seat: %s", ls_error_msg());
     conv_options o = conv_default_options();
     o.model_name = model_name;
     o.model_bytes = 1234;
     o.quant = "Q8_0";
     o.recall = recall;
     o.memory_tokens = memory_tokens;
-    CHECK(conv_create(s.c, tok, store, &o, &s.v) == LS_OK, "conv: %s", ls_error_msg());
+    CHECK(conv_create(system, store, &o, &s.v) == LS_OK, "conv: %s", ls_error_msg());
+    s.c = s.v ? conv_chat(s.v) : NULL;
     return s;
 }
 
 static void close_session(session *s)
 {
     conv_free(s->v);
-    chat_free(s->c);
+    chat_seat_free(s->seat);
 }
 
 static conv_turn ask(session *s, const char *text, sink *out)
@@ -100,7 +101,7 @@ static conv_turn ask(session *s, const char *text, sink *out)
     out->cancel_after = -1;
     gen_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = out };
     conv_turn t;
-    ls_status st = conv_ask(s->v, text, &cb, &t);
+    ls_status st = conv_ask(s->v, s->seat, text, &cb, &t);
     CHECK(st == LS_OK, "ask '%s': %s", text, ls_error_msg());
     if (st)
         memset(&t, 0, sizeof t);
@@ -138,7 +139,7 @@ static void test_recall(void)
         found |= strstr(x.content, "Porto") != NULL && x.session_id == first && x.score > 0;
     }
     CHECK(found, "the note holds the fact, its session and a score");
-    const char *prompt = chat_last_prompt(b.c);
+    const char *prompt = chat_seat_last_prompt(b.seat);
     CHECK(strstr(prompt, "Notes recalled from earlier conversations") && strstr(prompt, "Ana lives in Porto"),
           "labelled in the prompt");
     const char *q = strstr(prompt, "Which city does my sister live in?"), *note = strstr(prompt, "Porto");
@@ -168,7 +169,7 @@ static void test_recall(void)
 
     session off = open_session("golden.gguf", 0, NULL, false, 512);
     t = ask(&off, "Which city does my sister live in, Ana?", &out);
-    CHECK(t.n_notes == 0 && !strstr(chat_last_prompt(off.c), "Notes recalled"), "--no-memory recalls nothing");
+    CHECK(t.n_notes == 0 && !strstr(chat_seat_last_prompt(off.seat), "Notes recalled"), "--no-memory recalls nothing");
     close_session(&off);
 }
 
@@ -185,7 +186,7 @@ static void test_cache(void)
     conv_turn t2 = ask(&b, "  name THREE prime   numbers. ", &out2);
     CHECK(t2.cached && t2.cached_at[0], "a repeat (case and spaces aside) comes from the cache");
     CHECK(!strcmp(out1.text, out2.text), "same answer: '%s' vs '%s'", out1.text, out2.text);
-    CHECK(t2.chat.n_prompt == 0 && chat_n_cached(b.c) == 0, "the model did not run");
+    CHECK(t2.chat.n_prompt == 0 && chat_seat_n_cached(b.seat) == 0, "the model did not run");
     CHECK(chat_n_messages(b.c) == 2, "the cached turn is part of the conversation");
     printf("cache: generated in %.4f s, from the cache in %.4f s\n", t1.t_total_s, t2.t_total_s);
     /* regenerate: the cached turn is replaced by a fresh one */
@@ -194,7 +195,7 @@ static void test_cache(void)
     out3.cancel_after = -1;
     gen_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = &out3 };
     conv_turn t3;
-    CHECK(conv_regenerate(b.v, &cb, &t3) == LS_OK && !t3.cached && t3.chat.n_answer > 0, "regenerated");
+    CHECK(conv_regenerate(b.v, b.seat, &cb, &t3) == LS_OK && !t3.cached && t3.chat.n_answer > 0, "regenerated");
     CHECK(t3.chat.n_prompt > 0 && !strcmp(chat_get_message(b.c, 0).content, "  name THREE prime   numbers. "),
           "the model ran on the user's own words");
     mem_message *msgs;
@@ -202,7 +203,7 @@ static void test_cache(void)
     CHECK(mem_messages(store, conv_session(b.v), 0, &msgs, &n) == LS_OK && n == 2 && !msgs[1].cached,
           "the store holds the fresh turn only (%zu messages)", n);
     mem_messages_free(msgs, n);
-    CHECK(conv_regenerate(b.v, &cb, &t3) == LS_ERR_ARG, "nothing cached to regenerate");
+    CHECK(conv_regenerate(b.v, b.seat, &cb, &t3) == LS_ERR_ARG, "nothing cached to regenerate");
     close_session(&b);
 
     /* misses */
@@ -244,7 +245,7 @@ static void test_cache(void)
     memset(&out2, 0, sizeof out2);
     out2.cancel_after = 1;
     gen_callbacks cb2 = { .on_text = on_text, .cancelled = cancelled, .ctx = &out2 };
-    CHECK(conv_ask(h.v, "Count from one to ten.", &cb2, &t) == LS_OK && t.chat.stop == GEN_STOP_CANCELLED,
+    CHECK(conv_ask(h.v, h.seat, "Count from one to ten.", &cb2, &t) == LS_OK && t.chat.stop == GEN_STOP_CANCELLED,
           "interrupted");
     close_session(&h);
     session k = open_session("golden.gguf", 0, NULL, true, 512);
@@ -274,7 +275,7 @@ static void test_resume(void)
     session b = open_session("golden.gguf", 0, NULL, true, 512);
     CHECK(conv_resume(b.v, id) == LS_OK && chat_n_messages(b.c) == 4 && conv_session(b.v) == id, "resumed");
     conv_turn t = ask(&b, "Third question.", &out);
-    CHECK(t.chat.n_prompt > 40 && strstr(chat_last_prompt(b.c), "First question of a session to resume."),
+    CHECK(t.chat.n_prompt > 40 && strstr(chat_seat_last_prompt(b.seat), "First question of a session to resume."),
           "the stored turns are in the prompt");
     mem_session info;
     CHECK(mem_session_get(store, id, &info) == LS_OK && info.n_messages == 6, "saved into the same session");
@@ -293,38 +294,35 @@ static void test_alloc_failures(void)
     sink out;
     session warm = open_session("golden.gguf", 0, NULL, true, 512);
     ask(&warm, "Which city does my sister live in?", &out); /* buffers grown once, as in use */
-    conv_free(warm.v);
     int n_fail = 0;
     log_set_level(LOG_ERROR); /* the warnings of logged-only failures are expected here */
     for (long k = 1; k < 160; k++) {
-        chat_reset(warm.c);
         long live = ls_alloc_live();
         conv_options o = conv_default_options();
         o.model_name = "alloc.gguf";
         conv *v = NULL;
         ls_alloc_fail_after(k);
-        ls_status st = conv_create(warm.c, tok, store, &o, &v);
+        ls_status st = conv_create(NULL, store, &o, &v);
         conv_turn t1, t2;
         memset(&out, 0, sizeof out);
         out.cancel_after = -1;
         gen_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = &out };
         if (!st)
-            st = conv_ask(v, "Which city does my sister live in, Ana?", &cb, &t1);
+            st = conv_ask(v, warm.seat, "Which city does my sister live in, Ana?", &cb, &t1);
         if (!st) { /* a new session for the same question: the cache path */
             conv_new_session(v);
-            st = conv_ask(v, "Which city does my sister live in, Ana?", &cb, &t2);
+            st = conv_ask(v, warm.seat, "Which city does my sister live in, Ana?", &cb, &t2);
         }
         ls_alloc_fail_after(0);
         bool ok = st == LS_OK;
-        CHECK(ok || chat_n_messages(warm.c) % 2 == 0, "no half turn in the conversation (k=%ld)", k);
+        CHECK(!v || ok || chat_n_messages(conv_chat(v)) % 2 == 0, "no half turn in the conversation (k=%ld)", k);
         conv_free(v);
-        chat_reset(warm.c);
         CHECK(ls_alloc_live() == live, "no leak when allocation %ld fails", k);
         n_fail += !ok; /* some failures are only logged (a cache not read): the answer is given anyway */
     }
     log_set_level(LOG_WARN);
     CHECK(n_fail > 5, "allocation failures were exercised (%d)", n_fail);
-    chat_free(warm.c);
+    close_session(&warm);
 }
 
 int main(void)

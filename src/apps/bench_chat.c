@@ -3,9 +3,9 @@
  *   localseek bench --chat -m MODEL [-t N] [--turns 5] [--think-budget 32] [-n 32] [--ctx 4096]
  *
  * A scripted conversation (greedy, so it is the same every run) is held in
- * one chat session: from turn 2 on, the session processes only the tokens
- * after the common prefix with its KV cache. For each turn, a second, cold
- * session is given the same history without running the model
+ * one chat seat: from turn 2 on, the seat processes only the tokens after
+ * the common prefix with its KV cache. For each turn, a second, cold seat on
+ * the same engine is given the same history without running the model
  * (chat_add_message) and the same message, so it processes the whole prompt:
  * the same prompt, the same answer, from scratch. One key=value line per
  * turn: prompt tokens, tokens re-used, and both times to first token.
@@ -76,6 +76,7 @@ int bench_chat_main(int argc, char **argv)
     }
     engine *e = NULL;
     chat *warm = NULL;
+    chat_seat *warm_seat = NULL;
     int rc = 1;
     engine_params ep = { .n_ctx = (int)n_ctx, .n_threads = (int)n_threads };
     ls_status s = engine_open(path, &ep, NULL, &e, NULL);
@@ -84,31 +85,37 @@ int bench_chat_main(int argc, char **argv)
     p.gen.think_budget = (int)budget;
     p.gen.n_answer_max = (int)n_answer;
     if (!s)
-        s = chat_create(e, &p, &warm);
+        s = chat_create(NULL, &warm);
+    if (!s)
+        s = chat_seat_create(e, &p, &warm_seat);
     if (s) {
         fprintf(stderr, "localseek bench --chat: %s\n", ls_error_msg());
         goto done;
     }
     gen_callbacks quiet = { 0 };
     printf("model=%s template=%s threads=%d think_budget=%ld answer_tokens=%ld\n", path,
-           tpl_family_info(chat_family(warm))->name, engine_get_params(e)->n_threads, budget, n_answer);
+           tpl_family_info(chat_seat_family(warm_seat))->name, engine_get_params(e)->n_threads, budget, n_answer);
     for (long t = 0; t < turns; t++) {
         chat_turn_stats w, c;
-        if ((s = chat_send(warm, script[t], &quiet, &w)))
+        if ((s = chat_send(warm, warm_seat, script[t], &quiet, &w)))
             break;
         chat *cold = NULL;
-        if ((s = chat_create(e, &p, &cold)))
+        chat_seat *cold_seat = NULL;
+        if ((s = chat_create(NULL, &cold)) || (s = chat_seat_create(e, &p, &cold_seat))) {
+            chat_free(cold);
             break;
+        }
         size_t n_hist = chat_n_messages(warm) - 2;
         for (size_t i = 0; i < n_hist && !s; i++) {
             chat_message g = chat_get_message(warm, i);
             s = chat_add_message(cold, g.role, g.content, g.thinking);
         }
         if (!s)
-            s = chat_send(cold, script[t], &quiet, &c);
+            s = chat_send(cold, cold_seat, script[t], &quiet, &c);
         bool same = !s && !strcmp(chat_get_message(cold, n_hist + 1).content,
                                   chat_get_message(warm, n_hist + 1).content);
         chat_free(cold);
+        chat_seat_free(cold_seat);
         if (s)
             break;
         printf("turn=%ld prompt_tokens=%d reused=%d ttft_warm_s=%.3f ttft_cold_s=%.3f speedup=%.1f "
@@ -123,6 +130,7 @@ int bench_chat_main(int argc, char **argv)
     rc = 0;
 done:
     chat_free(warm);
+    chat_seat_free(warm_seat);
     engine_close(e);
     return rc;
 }

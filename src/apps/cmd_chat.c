@@ -280,7 +280,8 @@ static char *read_message(input *in)
 
 /* What the commands act on. */
 typedef struct {
-    chat *c;
+    chat *c;          /* the conversation's messages (conv_chat) */
+    chat_seat *seat;  /* the model's place at it */
     conv *cv;
     mem_store *store; /* NULL with --no-save or when the file could not be opened */
     view *v;
@@ -361,6 +362,7 @@ static bool run_command(const repl *r, const char *line)
     } else if (IS("/reset") || IS("/clear")) {
         int64_t old = conv_session(r->cv);
         conv_new_session(r->cv);
+        chat_seat_reset(r->seat);
         if (old)
             fprintf(stderr, "[new conversation; session %lld stays stored: /resume %lld]\n", (long long)old,
                     (long long)old);
@@ -386,9 +388,9 @@ static bool run_command(const repl *r, const char *line)
         else if (!strcmp(arg, "hide"))
             v->show_thoughts = false;
         else if (!strcmp(arg, "budget off"))
-            chat_set_think_budget(c, -1);
+            chat_seat_set_think_budget(r->seat, -1);
         else if (!strncmp(arg, "budget ", 7) && cli_int("chat", "/think budget", arg + 7, 0, 1 << 24, &budget))
-            chat_set_think_budget(c, (int)budget);
+            chat_seat_set_think_budget(r->seat, (int)budget);
         else
             fputs("usage: /think show | /think hide | /think budget N | /think budget off\n", stderr);
     } else if (IS("/history")) {
@@ -451,7 +453,7 @@ static ls_status ask_and_show(const repl *r, const char *text, bool regenerate)
     interrupted = 0;
     conv_turn t;
     v->answer_started = false;
-    ls_status s = regenerate ? conv_regenerate(r->cv, r->cb, &t) : conv_ask(r->cv, text, r->cb, &t);
+    ls_status s = regenerate ? conv_regenerate(r->cv, r->seat, r->cb, &t) : conv_ask(r->cv, r->seat, text, r->cb, &t);
     if (v->in_thought_shown && v->color)
         fputs(RESET, stdout);
     v->in_thought_shown = false;
@@ -569,23 +571,18 @@ static int parse(int argc, char **argv, options *o)
     return -1;
 }
 
-/* The memory file and the conversation over the chat session. A file that
- * cannot be opened is reported and the chat goes on without memory. */
-static ls_status open_memory(const options *o, engine *e, chat *c, mem_store **store, conv **cv)
+/* The memory file and the conversation. A file that cannot be opened is
+ * reported and the chat goes on without memory. */
+static ls_status open_memory(const options *o, mem_store **store, conv **cv)
 {
-    const model *m = engine_model(e);
     *store = NULL;
     if (!o->no_save && !(*store = view_open_store("chat", o->db)))
         fputs("localseek chat: going on without memory: nothing will be saved or recalled\n", stderr);
-    const char *slash = strrchr(o->model_path, '/');
-    conv_options co = conv_default_options();
-    co.model_name = slash ? slash + 1 : o->model_path;
-    co.model_bytes = gguf_file_size(m->file);
-    co.quant = model_type_summary(m);
+    conv_options co = conv_default_options(); /* the model's name, size and type come from the seat */
     co.recall = !o->no_memory;
     co.memory_tokens = (int)o->memory_tokens;
     co.cache = !o->no_cache;
-    return conv_create(c, engine_tokenizer(e), *store, &co, cv);
+    return conv_create(o->system, *store, &co, cv);
 }
 
 /* --resume S|last. Returns false (having said why) when it cannot. */
@@ -636,7 +633,7 @@ int cmd_chat(int argc, char **argv)
     if (o.template_name && !cli_chat_template("chat", o.template_name, &forced))
         return 2;
     engine *e = NULL;
-    chat *c = NULL;
+    chat_seat *seat = NULL;
     mem_store *store = NULL;
     conv *cv = NULL;
     rc = 1;
@@ -655,7 +652,6 @@ int cmd_chat(int argc, char **argv)
     g->n_answer_max = (int)o.n_answer;
     g->think_budget = (int)o.think_budget;
     g->timeout_s = o.timeout;
-    p.system = o.system;
     g->sampling.seed = (uint64_t)o.seed;
     if (o.set_temp)
         g->sampling.temp = (float)o.temp;
@@ -672,7 +668,7 @@ int cmd_chat(int argc, char **argv)
     for (int i = 0; i < o.n_stops; i++)
         g->stops[i] = o.stops[i];
     g->n_stops = o.n_stops;
-    if ((s = chat_create(e, &p, &c)) || (s = open_memory(&o, e, c, &store, &cv))) {
+    if ((s = chat_seat_create(e, &p, &seat)) || (s = open_memory(&o, &store, &cv))) {
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
         goto done;
     }
@@ -695,7 +691,7 @@ int cmd_chat(int argc, char **argv)
     }
 
     gen_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = poll_cancel, .ctx = &v };
-    repl r = { c, cv, store, &v, &cb };
+    repl r = { conv_chat(cv), seat, cv, store, &v, &cb };
     char *line;
     rc = 0;
     while ((line = read_message(&in))) {
@@ -727,7 +723,7 @@ int cmd_chat(int argc, char **argv)
 done:
     conv_free(cv);
     mem_close(store);
-    chat_free(c);
+    chat_seat_free(seat);
     engine_close(e);
     return rc;
 }

@@ -1,9 +1,12 @@
 /* chat.c — one conversation: render, fit, re-use the cache, generate, store.
  *
- * State. `msgs` holds every user and assistant message of the session, in
- * order; messages before `first_kept` were left out to fit the context and
- * stay left out (so the start of the prompt stays the same from turn to turn
- * and its tokens stay re-usable). The KV cache knows the token ids it holds
+ * State. A chat's `msgs` holds every user and assistant message of the
+ * session, in order. A seat's `first_kept` says which of them it left out to
+ * fit its window: messages before it stay left out (so the start of the
+ * prompt stays the same from turn to turn and its tokens stay re-usable). A
+ * chat has a process-wide unique `id`, new again at each reset; a seat that
+ * meets another id than last time (another conversation, or this one
+ * restarted), or fewer messages than it left out, keeps from the first again. The KV cache knows the token ids it holds
  * (kvcache.h): the previous prompt, then what the model generated (its
  * thoughts included, which the next prompt no longer contains — the common
  * prefix ends there). The generation loop (generation.h) re-uses that prefix
@@ -12,6 +15,7 @@
 #include "generate/chat.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,18 +32,22 @@ typedef struct {
 } msg;
 
 struct chat {
+    char *system;
+    msg *msgs;
+    size_t n_msgs, cap_msgs;
+    uint64_t id;       /* unique in the process, renewed by chat_reset */
+};
+
+struct chat_seat {
     engine *e;
     const tok_tokenizer *tok;
     int n_ctx;
     tpl_family family;
     const tpl_info *info;
-    char *system;
-
     kv_cache *kv;
     gen *gen;
-
-    msg *msgs;
-    size_t n_msgs, cap_msgs, first_kept;
+    uint64_t last_id;  /* the conversation it answered last */
+    size_t first_kept;
     tpl_prompt prompt;
 };
 
@@ -62,39 +70,60 @@ chat_params chat_default_params(tpl_family family)
 /* Life cycle                                                                */
 /* ======================================================================== */
 
-ls_status chat_create(engine *e, const chat_params *p, chat **out)
+static atomic_uint_fast64_t next_chat_id = 1;
+
+ls_status chat_create(const char *system, chat **out)
+{
+    *out = NULL;
+    chat *c = ls_calloc(1, sizeof *c);
+    if (!c || (system && !(c->system = ls_strdup(system)))) {
+        ls_free(c);
+        return ls_error(LS_ERR_NOMEM, "out of memory for a conversation");
+    }
+    c->id = atomic_fetch_add(&next_chat_id, 1);
+    *out = c;
+    return LS_OK;
+}
+
+ls_status chat_seat_create(engine *e, const chat_params *p, chat_seat **out)
 {
     *out = NULL;
     int engine_ctx = engine_get_params(e)->n_ctx;
     if (p->n_ctx > engine_ctx)
         return ls_error(LS_ERR_ARG, "a chat window of %d tokens is larger than the engine's %d", p->n_ctx,
                         engine_ctx);
-    chat *c = ls_calloc(1, sizeof *c);
-    if (!c)
-        return ls_error(LS_ERR_NOMEM, "out of memory for a chat session");
-    c->e = e;
-    c->tok = engine_tokenizer(e);
-    c->n_ctx = p->n_ctx > 0 ? p->n_ctx : engine_ctx;
-    c->family = engine_family(e) != TPL_UNKNOWN ? engine_family(e) : TPL_FALLBACK;
-    c->info = tpl_family_info(c->family);
-    if (p->system && !(c->system = ls_strdup(p->system))) {
-        chat_free(c);
-        return ls_error(LS_ERR_NOMEM, "out of memory for a chat session");
-    }
+    chat_seat *s = ls_calloc(1, sizeof *s);
+    if (!s)
+        return ls_error(LS_ERR_NOMEM, "out of memory for a chat seat");
+    s->e = e;
+    s->tok = engine_tokenizer(e);
+    s->n_ctx = p->n_ctx > 0 ? p->n_ctx : engine_ctx;
+    s->family = engine_family(e) != TPL_UNKNOWN ? engine_family(e) : TPL_FALLBACK;
+    s->info = tpl_family_info(s->family);
     gen_params gp = p->gen;
     gp.split_reasoning = true;
-    gp.opens_thought = c->info->opens_thought;
-    ls_status st = kv_create(engine_model(e), c->n_ctx, &c->kv);
+    gp.opens_thought = s->info->opens_thought;
+    ls_status st = kv_create(engine_model(e), s->n_ctx, &s->kv);
     if (!st)
-        st = gen_create(e, &gp, &c->gen);
+        st = gen_create(e, &gp, &s->gen);
     if (st) {
-        chat_free(c);
+        chat_seat_free(s);
         return st;
     }
-    log_info("chat: template %s, context %d tokens, temperature %.2f, top-p %.2f", c->info->name, c->n_ctx,
-             (double)gp.sampling.temp, (double)gp.sampling.top_p);
-    *out = c;
+    log_info("chat: %s, template %s, context %d tokens, temperature %.2f, top-p %.2f", engine_name(e),
+             s->info->name, s->n_ctx, (double)gp.sampling.temp, (double)gp.sampling.top_p);
+    *out = s;
     return LS_OK;
+}
+
+void chat_seat_free(chat_seat *s)
+{
+    if (!s)
+        return;
+    gen_free(s->gen);
+    kv_free(s->kv);
+    tpl_prompt_free(&s->prompt);
+    ls_free(s);
 }
 
 static void free_msgs(chat *c, size_t from)
@@ -105,8 +134,6 @@ static void free_msgs(chat *c, size_t from)
         ls_free(c->msgs[i].memory);
     }
     c->n_msgs = from;
-    if (c->first_kept > from)
-        c->first_kept = from;
 }
 
 void chat_free(chat *c)
@@ -116,17 +143,13 @@ void chat_free(chat *c)
     free_msgs(c, 0);
     ls_free(c->msgs);
     ls_free(c->system);
-    gen_free(c->gen);
-    kv_free(c->kv);
-    tpl_prompt_free(&c->prompt);
     ls_free(c);
 }
 
 void chat_reset(chat *c)
 {
     free_msgs(c, 0);
-    c->first_kept = 0;
-    gen_reset(c->gen);
+    c->id = atomic_fetch_add(&next_chat_id, 1);
 }
 
 ls_status chat_set_system(chat *c, const char *system)
@@ -139,9 +162,19 @@ ls_status chat_set_system(chat *c, const char *system)
     return LS_OK;
 }
 
-void chat_set_think_budget(chat *c, int budget)
+const char *chat_system(const chat *c)
 {
-    gen_set_think_budget(c->gen, budget);
+    return c->system;
+}
+
+void chat_seat_set_think_budget(chat_seat *s, int budget)
+{
+    gen_set_think_budget(s->gen, budget);
+}
+
+void chat_seat_reset(chat_seat *s)
+{
+    gen_reset(s->gen);
 }
 
 size_t chat_n_messages(const chat *c)
@@ -165,24 +198,29 @@ bool chat_drop_last_turn(chat *c)
     return true;
 }
 
-chat_params chat_get_params(const chat *c)
+chat_params chat_seat_params(const chat_seat *s)
 {
-    return (chat_params){ .n_ctx = c->n_ctx, .gen = *gen_get_params(c->gen), .system = c->system };
+    return (chat_params){ .n_ctx = s->n_ctx, .gen = *gen_get_params(s->gen) };
 }
 
-tpl_family chat_family(const chat *c)
+tpl_family chat_seat_family(const chat_seat *s)
 {
-    return c->family;
+    return s->family;
 }
 
-const char *chat_last_prompt(const chat *c)
+engine *chat_seat_engine(const chat_seat *s)
 {
-    return c->prompt.text ? c->prompt.text : "";
+    return s->e;
 }
 
-int chat_n_cached(const chat *c)
+const char *chat_seat_last_prompt(const chat_seat *s)
 {
-    return kv_n_past(c->kv);
+    return s->prompt.text ? s->prompt.text : "";
+}
+
+int chat_seat_n_cached(const chat_seat *s)
+{
+    return kv_n_past(s->kv);
 }
 
 /* ======================================================================== */
@@ -276,7 +314,7 @@ static char *join3(const char *a, const char *b, const char *c)
 /* Renders system text + msgs[first..n_msgs) with the generation prompt and
  * encodes it into *ids. For families whose authors advise against a system
  * prompt (DeepSeek-R1), the system text opens the first user message. */
-static ls_status render(chat *c, size_t first, int32_t **ids, size_t *n_ids)
+static ls_status render(const chat *c, chat_seat *seat, size_t first, int32_t **ids, size_t *n_ids)
 {
     size_t n = c->n_msgs - first + 1;
     tpl_message *tm = ls_malloc(n * sizeof *tm);
@@ -284,7 +322,7 @@ static ls_status render(chat *c, size_t first, int32_t **ids, size_t *n_ids)
         return ls_error(LS_ERR_NOMEM, "out of memory for the prompt");
     size_t k = 0;
     bool sys_pending = c->system && *c->system;
-    if (sys_pending && !c->info->system_in_user) {
+    if (sys_pending && !seat->info->system_in_user) {
         tm[k++] = (tpl_message){ "system", c->system };
         sys_pending = false;
     }
@@ -306,7 +344,7 @@ static ls_status render(chat *c, size_t first, int32_t **ids, size_t *n_ids)
         tm[k++] = (tpl_message){ g->assistant ? "assistant" : "user", content };
     }
     if (!st)
-        st = render_encode(c->tok, c->family, tm, k, &c->prompt, ids, n_ids);
+        st = render_encode(seat->tok, seat->family, tm, k, &seat->prompt, ids, n_ids);
     for (size_t i = 0; i < n; i++)
         ls_free(joined[i]);
     ls_free(joined);
@@ -326,41 +364,41 @@ ls_status chat_encode_single(const tok_tokenizer *tok, tpl_family family, const 
 
 /* Tokens kept free for the reply when deciding whether a prompt fits: a
  * quarter of the window, at most 1024. */
-static int reply_reserve(const chat *c)
+static int reply_reserve(const chat_seat *s)
 {
-    int r = c->n_ctx / 4;
+    int r = s->n_ctx / 4;
     return r > 1024 ? 1024 : r;
 }
 
 /* Renders the conversation from first_kept on; while it does not fit, leaves
  * out the oldest turn (a user message and the answers after it). */
-static ls_status fit(chat *c, int32_t **ids, size_t *n_ids, int *n_dropped)
+static ls_status fit(const chat *c, chat_seat *seat, int32_t **ids, size_t *n_ids, int *n_dropped)
 {
     *n_dropped = 0;
-    size_t limit = (size_t)(c->n_ctx - reply_reserve(c));
+    size_t limit = (size_t)(seat->n_ctx - reply_reserve(seat));
     for (;;) {
-        ls_status st = render(c, c->first_kept, ids, n_ids);
+        ls_status st = render(c, seat, seat->first_kept, ids, n_ids);
         if (st)
             return st;
         if (*n_ids <= limit)
             return LS_OK;
         size_t last_user = c->n_msgs - 1; /* the new message: never dropped */
-        if (c->first_kept >= last_user) {
+        if (seat->first_kept >= last_user) {
             size_t n = *n_ids;
             ls_free(*ids);
             *ids = NULL;
             return ls_error(LS_ERR_LIMIT,
                             "this message makes a prompt of %zu tokens, but the context window holds %d and keeps %d "
                             "for the answer; shorten the message or start with a larger --ctx (at least %zu)",
-                            n, c->n_ctx, reply_reserve(c), n + 2 * (size_t)reply_reserve(c));
+                            n, seat->n_ctx, reply_reserve(seat), n + 2 * (size_t)reply_reserve(seat));
         }
         ls_free(*ids);
         *ids = NULL;
-        size_t f = c->first_kept + 1; /* drop one message, then up to the next user message */
+        size_t f = seat->first_kept + 1; /* drop one message, then up to the next user message */
         while (f < last_user && c->msgs[f].assistant)
             f++;
-        *n_dropped += (int)(f - c->first_kept);
-        c->first_kept = f;
+        *n_dropped += (int)(f - seat->first_kept);
+        seat->first_kept = f;
     }
 }
 
@@ -381,13 +419,13 @@ static void note(const gen_callbacks *cb, const char *fmt, ...)
     cb->on_note(cb->ctx, line);
 }
 
-ls_status chat_send(chat *c, const char *user_text, const gen_callbacks *cb, chat_turn_stats *st)
+ls_status chat_send(chat *c, chat_seat *seat, const char *user_text, const gen_callbacks *cb, chat_turn_stats *st)
 {
-    return chat_send_with_memory(c, user_text, NULL, cb, st);
+    return chat_send_with_memory(c, seat, user_text, NULL, cb, st);
 }
 
-ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memory, const gen_callbacks *cb,
-                                chat_turn_stats *st)
+ls_status chat_send_with_memory(chat *c, chat_seat *seat, const char *user_text, const char *memory,
+                                const gen_callbacks *cb, chat_turn_stats *st)
 {
     double t_start = plat_now_s();
     memset(st, 0, sizeof *st);
@@ -399,7 +437,11 @@ ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memo
         ls_free(notes);
         return ls_error(LS_ERR_NOMEM, "out of memory for the message");
     }
-    size_t n_before = c->n_msgs, first_before = c->first_kept;
+    if (seat->last_id != c->id || seat->first_kept > c->n_msgs) {
+        seat->first_kept = 0; /* another conversation, or this one since restarted */
+        seat->last_id = c->id;
+    }
+    size_t n_before = c->n_msgs, first_before = seat->first_kept;
     ls_status s = push_msg(c, false, copy, NULL, notes, false);
     if (s) {
         ls_free(copy);
@@ -409,13 +451,13 @@ ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memo
 
     int32_t *ids = NULL;
     size_t n_ids = 0;
-    if ((s = fit(c, &ids, &n_ids, &st->n_dropped)))
+    if ((s = fit(c, seat, &ids, &n_ids, &st->n_dropped)))
         goto fail;
     if (st->n_dropped)
-        note(cb, "the conversation no longer fits the %d-token context: left out the %d oldest message%s", c->n_ctx,
-             st->n_dropped, st->n_dropped == 1 ? "" : "s");
+        note(cb, "the conversation no longer fits the %d-token context: left out the %d oldest message%s",
+             seat->n_ctx, st->n_dropped, st->n_dropped == 1 ? "" : "s");
     gen_result r;
-    s = gen_run(c->gen, c->kv, ids, (int)n_ids, t_start, cb, &r);
+    s = gen_run(seat->gen, seat->kv, ids, (int)n_ids, t_start, cb, &r);
     ls_free(ids);
     ids = NULL;
     if (s)
@@ -432,8 +474,8 @@ ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memo
     st->t_first_token_s = r.t_first_token_s;
     st->t_thinking_s = r.t_thinking_s;
     st->t_generate_s = r.t_generate_s;
-    char *answer = ls_strdup(gen_answer(c->gen));
-    char *thinking = ls_strdup(gen_thinking(c->gen));
+    char *answer = ls_strdup(gen_answer(seat->gen));
+    char *thinking = ls_strdup(gen_thinking(seat->gen));
     if (!answer || !thinking || push_msg(c, true, answer, thinking, NULL, st->stop != GEN_STOP_EOG)) {
         ls_free(answer);
         ls_free(thinking);
@@ -446,6 +488,6 @@ ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memo
 fail:
     ls_free(ids);
     free_msgs(c, n_before);
-    c->first_kept = first_before;
+    seat->first_kept = first_before;
     return s;
 }

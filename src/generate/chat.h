@@ -1,7 +1,12 @@
-/* chat.h — a conversation with a model: turns in, streamed answers out.
+/* chat.h — a conversation and the model seats that answer it.
  *
- * A chat session keeps the list of messages (system, user, assistant) and,
- * for each new user message, does what a person expects of a chat program:
+ * Two objects. A chat is the conversation itself: the system text and the
+ * list of user and assistant messages, and no model — any engine can render
+ * it, so a conversation can move from one model to another between turns. A
+ * chat seat is one engine's place at a conversation: its own KV cache (a
+ * sequence of the engine's runner), its generation loop, and how much of the
+ * conversation it had to leave out. For each new user message, chat_send()
+ * with a chat and a seat does what a person expects of a chat program:
  *   1. renders the whole conversation with the model's chat template
  *      (template.h) and encodes it, template markers as special tokens and
  *      everybody's words as plain text;
@@ -21,11 +26,12 @@
  * them; here the stored content simply does not hold them), but they stay
  * available to the user through chat_message().
  *
- * Owns: its sequence (a KV cache of the engine's model), its generation
- * loop (sampler, decoders) and copies of every message. Does not: own the
- * engine (the caller keeps it alive longer), read the terminal, or store
- * anything on disk (the memory layer does).
- * Called by: apps (`localseek chat`), later the server and the orchestrator.
+ * Owns: a chat owns copies of every message; a seat its KV cache and
+ * generation loop. Does not: own the engine (the caller keeps it alive
+ * longer than its seats), read the terminal, or store anything on disk (the
+ * memory layer does).
+ * Called by: orchestrator/conversation.c (the request path), apps (bench
+ * --chat), later the server.
  */
 #ifndef LS_CHAT_H
 #define LS_CHAT_H
@@ -40,17 +46,17 @@
 #include "generate/template.h"
 #include "tokenizer/tokenizer.h"
 
+/* How a seat answers. */
 typedef struct {
-    int n_ctx;              /* this conversation's window in tokens (its KV cache); 0: the engine's,
+    int n_ctx;              /* the seat's window in tokens (its KV cache); 0: the engine's,
                                never more than the engine's */
     gen_params gen;         /* sampling, limits, stop strings, time limit: start from chat_default_params() */
-    const char *system;     /* system text or NULL (copied) */
 } chat_params;
 
 /* Defaults for `family` (TPL_UNKNOWN: generic ones): the engine's window,
  * the family's recommended sampling (DeepSeek-R1: temperature 0.6, top-p
  * 0.95), no answer limit, the default thinking budget (generation.h), no
- * system text, no stop strings. */
+ * stop strings. */
 chat_params chat_default_params(tpl_family family);
 
 /* One user message rendered with family's template and the generation
@@ -77,13 +83,19 @@ typedef struct {
 } chat_turn_stats;
 
 typedef struct chat chat;
+typedef struct chat_seat chat_seat;
 
-/* A conversation on engine `e` (which must outlive it), with the engine's
- * template family (ChatML when the engine has none). Caller frees with
- * chat_free(). Errors: LS_ERR_ARG (a window larger than the engine's, bad
- * sampling values, too many stop strings), LS_ERR_NOMEM. */
-ls_status chat_create(engine *e, const chat_params *p, chat **out);
+/* An empty conversation with an optional system text (copied). Caller frees
+ * with chat_free(). LS_ERR_NOMEM. */
+ls_status chat_create(const char *system, chat **out);
 void chat_free(chat *c); /* chat_free(NULL) is a no-op */
+
+/* A seat on engine `e` (which must outlive it), with the engine's template
+ * family (ChatML when the engine has none). Caller frees with
+ * chat_seat_free(). Errors: LS_ERR_ARG (a window larger than the engine's,
+ * bad sampling values, too many stop strings), LS_ERR_NOMEM. */
+ls_status chat_seat_create(engine *e, const chat_params *p, chat_seat **out);
+void chat_seat_free(chat_seat *s); /* chat_seat_free(NULL) is a no-op */
 
 /* Sends one user message and streams the answer through `cb`. On success
  * the user message and the answer are both in the conversation (an answer
@@ -91,14 +103,14 @@ void chat_free(chat *c); /* chat_free(NULL) is a no-op */
  * ls_error_msg() has the sentence: LS_ERR_LIMIT when the message alone does
  * not fit the context window (with both sizes and a suggestion), LS_ERR_NOMEM,
  * LS_ERR_ARG. */
-ls_status chat_send(chat *c, const char *user_text, const gen_callbacks *cb, chat_turn_stats *st);
+ls_status chat_send(chat *c, chat_seat *seat, const char *user_text, const gen_callbacks *cb, chat_turn_stats *st);
 
 /* The same, with notes recalled from memory given to the model together with
  * this message (placed before the user's words in the same turn, and kept
  * with it while the turn stays in the prompt, so later turns still re-use
  * the KV cache). `memory` may be NULL or "". chat_get_message() shows it. */
-ls_status chat_send_with_memory(chat *c, const char *user_text, const char *memory, const gen_callbacks *cb,
-                                chat_turn_stats *st);
+ls_status chat_send_with_memory(chat *c, chat_seat *seat, const char *user_text, const char *memory,
+                                const gen_callbacks *cb, chat_turn_stats *st);
 
 /* Appends a message to the conversation without running the model (to
  * resume a stored conversation): role "user" or "assistant"; `thinking` may
@@ -114,15 +126,14 @@ ls_status chat_add_turn(chat *c, const char *user, const char *answer, const cha
  * the conversation does not end with a question and an answer. */
 bool chat_drop_last_turn(chat *c);
 
-/* Forgets the conversation (keeps the system text and the KV cache, whose
- * common prefix the next turn still re-uses) and restarts the sampler. */
+/* Forgets the conversation (keeps the system text; a seat's KV cache keeps
+ * its tokens, whose common prefix the next turn still re-uses). */
 void chat_reset(chat *c);
 
 /* Replaces the system text (NULL: none). LS_ERR_NOMEM. */
 ls_status chat_set_system(chat *c, const char *system);
 
-/* Changes the thinking budget (-1: the default) for the next turns. */
-void chat_set_think_budget(chat *c, int budget);
+const char *chat_system(const chat *c); /* NULL when there is none */
 
 /* The conversation so far (system text not included). */
 typedef struct {
@@ -136,13 +147,19 @@ typedef struct {
 size_t chat_n_messages(const chat *c);
 chat_message chat_get_message(const chat *c, size_t i); /* i < chat_n_messages() */
 
-/* The settings in use (system text, thinking budget as changed since);
- * strings point into the session. */
-chat_params chat_get_params(const chat *c);
-tpl_family chat_family(const chat *c);
+/* ---- a seat ---- */
+/* Changes the thinking budget (-1: the default) for the next turns. */
+void chat_seat_set_think_budget(chat_seat *s, int budget);
+/* Restarts the sampler (a new conversation at the same seat). */
+void chat_seat_reset(chat_seat *s);
+/* The settings in use (the thinking budget as changed since); strings point
+ * into the seat. */
+chat_params chat_seat_params(const chat_seat *s);
+tpl_family chat_seat_family(const chat_seat *s);
+engine *chat_seat_engine(const chat_seat *s);
 /* The text of the last prompt rendered (what the model was given), "" before
  * the first turn. Valid until the next chat_send(). */
-const char *chat_last_prompt(const chat *c);
-int chat_n_cached(const chat *c); /* tokens in the KV cache now */
+const char *chat_seat_last_prompt(const chat_seat *s);
+int chat_seat_n_cached(const chat_seat *s); /* tokens in the KV cache now */
 
 #endif

@@ -34,11 +34,16 @@ static const char notes_heading[] =
     "Notes recalled from earlier conversations (use them only if they help answer):";
 
 struct conv {
-    chat *c;
-    const tok_tokenizer *tok;
+    chat *c;               /* the messages (owned) */
     mem_store *store;
     conv_options o;
-    char *model_name, *quant;
+    /* who answers the current request: set from its seat when it starts */
+    chat_seat *seat;
+    const tok_tokenizer *tok;
+    char model_name[256];
+    bool named;            /* model_name came from the options */
+    const char *quant;
+    uint64_t model_bytes;
     int64_t session;
     int64_t *ids;          /* [n_ids] store id of each chat message, 0 if unsaved */
     size_t n_ids, cap_ids;
@@ -52,8 +57,7 @@ struct conv {
 
 conv_options conv_default_options(void)
 {
-    return (conv_options){ .model_name = "", .quant = "", .command = "chat", .recall = true, .memory_tokens = 512,
-                           .cache = true };
+    return (conv_options){ .command = "chat", .recall = true, .memory_tokens = 512, .cache = true };
 }
 
 /* ======================================================================== */
@@ -69,26 +73,24 @@ static void clear_recall(conv *v)
     v->n_hits = v->n_used = 0;
 }
 
-ls_status conv_create(chat *c, const tok_tokenizer *tok, mem_store *store, const conv_options *o, conv **out)
+ls_status conv_create(const char *system, mem_store *store, const conv_options *o, conv **out)
 {
     *out = NULL;
     conv *v = ls_calloc(1, sizeof *v);
     if (!v)
         return ls_error(LS_ERR_NOMEM, "out of memory for the conversation");
-    v->c = c;
-    v->tok = tok;
     v->store = store;
     v->o = o ? *o : conv_default_options();
     if (v->o.memory_tokens < 0)
         v->o.memory_tokens = 0;
-    v->model_name = ls_strdup(v->o.model_name ? v->o.model_name : "");
-    v->quant = ls_strdup(v->o.quant ? v->o.quant : "");
-    if (!v->model_name || !v->quant) {
+    v->o.model_name = NULL; /* copied: the caller's string need not outlive us */
+    if ((v->named = o && o->model_name))
+        snprintf(v->model_name, sizeof v->model_name, "%s", o->model_name);
+    ls_status st = chat_create(system, &v->c);
+    if (st) {
         conv_free(v);
-        return ls_error(LS_ERR_NOMEM, "out of memory for the conversation");
+        return st;
     }
-    v->o.model_name = v->model_name;
-    v->o.quant = v->quant;
     *out = v;
     return LS_OK;
 }
@@ -98,10 +100,14 @@ void conv_free(conv *v)
     if (!v)
         return;
     clear_recall(v);
+    chat_free(v->c);
     ls_free(v->ids);
-    ls_free(v->model_name);
-    ls_free(v->quant);
     ls_free(v);
+}
+
+chat *conv_chat(conv *v)
+{
+    return v->c;
 }
 
 int64_t conv_session(const conv *v)
@@ -112,11 +118,6 @@ int64_t conv_session(const conv *v)
 void conv_set_cache(conv *v, bool on)
 {
     v->o.cache = on;
-}
-
-void conv_set_recall(conv *v, bool on)
-{
-    v->o.recall = on;
 }
 
 bool conv_last_was_cached(const conv *v)
@@ -225,14 +226,14 @@ static void digest_add(digest *d, const char *text)
 /* The sampling settings in words: stored in clear with the entry. The caller's
  * buffer holds them whole (1024 bytes: the fixed part and up to GEN_MAX_STOPS
  * stop strings of STOP_MAX_BYTES), so two settings never cut to the same text. */
-static void settings_text(const chat *c, char *out, size_t cap)
+static void settings_text(const chat_seat *seat, char *out, size_t cap)
 {
-    chat_params p = chat_get_params(c);
+    chat_params p = chat_seat_params(seat);
     const smp_params *s = &p.gen.sampling;
     snprintf(out, cap,
              "template=%s temp=%.3f top_k=%d top_p=%.3f min_p=%.3f repeat=%.3f presence=%.3f frequency=%.3f "
              "think_budget=%d answer_max=%d",
-             tpl_family_info(chat_family(c))->name, (double)s->temp, s->top_k, (double)s->top_p, (double)s->min_p,
+             tpl_family_info(chat_seat_family(seat))->name, (double)s->temp, s->top_k, (double)s->top_p, (double)s->min_p,
              (double)s->repeat_penalty, (double)s->presence_penalty, (double)s->frequency_penalty, p.gen.think_budget,
              p.gen.n_answer_max);
     for (int i = 0; i < p.gen.n_stops; i++) { /* stop strings end answers too */
@@ -245,12 +246,12 @@ static void cache_key(const conv *v, const char *question, const char *settings,
 {
     digest d = { { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull } };
     char size[32];
-    snprintf(size, sizeof size, "%" PRIu64, v->o.model_bytes);
+    snprintf(size, sizeof size, "%" PRIu64, v->model_bytes);
     digest_add(&d, v->model_name);
     digest_add(&d, size);
     digest_add(&d, settings);
-    chat_params p = chat_get_params(v->c);
-    digest_add(&d, p.system ? p.system : "");
+    const char *system = chat_system(v->c);
+    digest_add(&d, system ? system : "");
     for (size_t i = 0; i < chat_n_messages(v->c); i++) {
         chat_message m = chat_get_message(v->c, i);
         digest_add(&d, m.role);
@@ -373,8 +374,7 @@ static ls_status save_turn(conv *v, const char *question, const chat_turn_stats 
     *q_id = *a_id = 0;
     ls_status s = LS_OK;
     if (!v->session) {
-        chat_params p = chat_get_params(v->c);
-        if ((s = mem_session_create(v->store, v->model_name, p.system, &v->session)))
+        if ((s = mem_session_create(v->store, v->model_name, chat_system(v->c), &v->session)))
             return s;
         char buf[32];
         snprintf(buf, sizeof buf, "%" PRId64, v->session);
@@ -406,8 +406,33 @@ static void record(conv *v, const conv_turn *t)
 }
 
 /* ======================================================================== */
-/* Asking                                                                    */
+/* The request: a table of steps                                             */
 /* ======================================================================== */
+/* A request walks the table from STEP_CACHE: each step does its work and
+ * returns the step that comes next, and run_steps() times and logs each one.
+ * ROUTE, LOAD and VALIDATE (the orchestrator's) go between these. */
+
+typedef enum {
+    STEP_CACHE,     /* an exact repeat: the stored answer (after checking its notes) */
+    STEP_RETRIEVE,  /* notes from memory for a question that is answered anew */
+    STEP_GENERATE,  /* the seat renders, fits and generates */
+    STEP_SAVE,      /* commit the turn, fill the cache, one telemetry row */
+    STEP_DONE,
+    STEP_FAILED,
+} step_id;
+
+typedef struct {
+    conv *v;
+    const char *text;
+    const gen_callbacks *cb;
+    conv_turn *out;
+    bool use_cache;
+    char settings[1024], key[33], ids[256];
+    char *question;        /* normalized, for the cache */
+    mem_cached hit;
+    bool found;
+    ls_status st;          /* why the request failed (STEP_FAILED) */
+} request;
 
 /* Answers that the same request would give again: not those cut by the
  * user, the clock or a full context (which depend on the moment). */
@@ -416,132 +441,188 @@ static bool cacheable(gen_stop stop)
     return stop == GEN_STOP_EOG || stop == GEN_STOP_LENGTH || stop == GEN_STOP_STRING;
 }
 
-static ls_status serve_cached(conv *v, const char *text, mem_cached *hit, const gen_callbacks *cb, conv_turn *out)
+static step_id fail(request *r, ls_status st)
 {
-    ls_status st = chat_add_turn(v->c, text, hit->answer, hit->thinking);
-    if (st)
-        return st;
-    if (cb && cb->on_text) {
-        if (*hit->thinking)
-            cb->on_text(cb->ctx, GEN_THINKING, hit->thinking, strlen(hit->thinking));
-        cb->on_text(cb->ctx, GEN_ANSWER, hit->answer, strlen(hit->answer));
-    }
-    out->cached = true;
-    snprintf(out->cached_at, sizeof out->cached_at, "%s", hit->created_at);
-    return LS_OK;
+    r->st = st;
+    return STEP_FAILED;
 }
 
-static ls_status ask(conv *v, const char *text, const gen_callbacks *cb, conv_turn *out, bool use_cache)
+static void log_notes(const conv *v, const conv_turn *out)
+{
+    if (!v->store || !v->o.recall)
+        return;
+    log_info("  %zu of %zu matches used as notes (%.2f ms)", v->n_used, v->n_hits, out->t_retrieve_s * 1e3);
+    for (size_t i = 0; i < v->n_used; i++)
+        log_info("  note: message %" PRId64 " (session %" PRId64 ", %s) score %.3f, %d tokens", v->hits[i].message_id,
+                 v->hits[i].session_id, v->hits[i].created_at, v->hits[i].score, v->hit_tokens[i]);
+}
+
+/* CACHE: a hit needs the notes it was answered with now too (the cached
+ * turn itself left out of the recall). */
+static step_id step_cache(request *r)
+{
+    conv *v = r->v;
+    if (!r->use_cache)
+        return STEP_RETRIEVE;
+    settings_text(v->seat, r->settings, sizeof r->settings);
+    if (!(r->question = mem_normalize(r->text)))
+        r->question = ls_strdup(r->text);
+    if (!r->question)
+        return fail(r, ls_error(LS_ERR_NOMEM, "out of memory for the question"));
+    cache_key(v, r->question, r->settings, r->key);
+    if (mem_cache_get(v->store, r->key, v->model_name, r->question, r->settings, &r->hit, &r->found)) {
+        log_warn("response cache not read: %s", ls_error_msg());
+        r->found = false;
+    }
+    if (!r->found)
+        return STEP_RETRIEVE;
+    double t_r = plat_now_s();
+    int64_t skip[2] = { r->hit.question_id, r->hit.answer_id };
+    ls_status st = recall(v, r->text, skip, 2);
+    if (st)
+        return fail(r, st);
+    r->out->t_retrieve_s = plat_now_s() - t_r;
+    used_ids(v, r->ids, sizeof r->ids);
+    if (strcmp(r->ids, r->hit.memory_ids) != 0) {
+        log_info("  an earlier answer exists but the notes recalled now differ (%s vs %s): answering anew",
+                 r->ids[0] ? r->ids : "none", r->hit.memory_ids[0] ? r->hit.memory_ids : "none");
+        r->found = false;
+        return STEP_RETRIEVE;
+    }
+    if ((st = chat_add_turn(v->c, r->text, r->hit.answer, r->hit.thinking)))
+        return fail(r, st);
+    const gen_callbacks *cb = r->cb;
+    if (cb && cb->on_text) {
+        if (*r->hit.thinking)
+            cb->on_text(cb->ctx, GEN_THINKING, r->hit.thinking, strlen(r->hit.thinking));
+        cb->on_text(cb->ctx, GEN_ANSWER, r->hit.answer, strlen(r->hit.answer));
+    }
+    r->out->cached = true;
+    r->out->n_notes = (int)v->n_used;
+    snprintf(r->out->cached_at, sizeof r->out->cached_at, "%s", r->hit.created_at);
+    log_info("  answered from the response cache (first given %s)", r->hit.created_at);
+    return STEP_SAVE;
+}
+
+static step_id step_retrieve(request *r)
+{
+    conv *v = r->v;
+    double t_r = plat_now_s();
+    ls_status st = recall(v, r->text, NULL, 0);
+    if (st)
+        return fail(r, st);
+    r->out->t_retrieve_s = plat_now_s() - t_r;
+    r->out->n_notes = (int)v->n_used;
+    log_notes(v, r->out);
+    return STEP_GENERATE;
+}
+
+static step_id step_generate(request *r)
+{
+    conv *v = r->v;
+    char *notes = v->n_used ? notes_text(v) : NULL;
+    if (v->n_used && !notes)
+        return fail(r, ls_error(LS_ERR_NOMEM, "out of memory for the notes"));
+    ls_status st = chat_send_with_memory(v->c, v->seat, r->text, notes, r->cb, &r->out->chat);
+    ls_free(notes);
+    if (st)
+        return fail(r, st);
+    const chat_turn_stats *c = &r->out->chat;
+    log_info("  answered by %s", v->model_name);
+    log_info("step build prompt: %.2f ms (%d tokens, %d re-used, %d old messages left out)",
+             (c->t_total_s - c->t_prefill_s - c->t_generate_s) * 1e3, c->n_prompt, c->n_reused, c->n_dropped);
+    log_info("step prefill: %.3f s for %d tokens", c->t_prefill_s, c->n_prompt - c->n_reused);
+    log_info("step decode: %.3f s for %d tokens (%d thinking), stopped: %s", c->t_generate_s,
+             c->n_thinking + c->n_answer, c->n_thinking, gen_stop_name(c->stop));
+    return STEP_SAVE;
+}
+
+static step_id step_save(request *r)
+{
+    conv *v = r->v;
+    conv_turn *out = r->out;
+    int64_t q_id = 0, a_id = 0;
+    if (v->store) {
+        double t_s = plat_now_s();
+        if (save_turn(v, r->text, &out->chat, out->cached, &q_id, &a_id)) {
+            save_failed(out, r->cb);
+        } else if (r->use_cache && !out->cached && cacheable(out->chat.stop)) {
+            chat_message a = chat_get_message(v->c, chat_n_messages(v->c) - 1);
+            used_ids(v, r->ids, sizeof r->ids);
+            mem_cache_entry e = { r->key, v->model_name, r->question, r->settings, a.content, a.thinking, r->ids,
+                                  q_id, a_id };
+            if (mem_cache_put(v->store, &e))
+                log_warn("response cache not written: %s", ls_error_msg());
+        }
+        out->t_save_s = plat_now_s() - t_s;
+        if (!out->saved)
+            log_info("  not saved: %s", out->save_error);
+    }
+    if (!push_id(v, q_id) || !push_id(v, a_id))
+        v->n_ids = 0; /* only costs the skip list of the next retrieval */
+    v->last_cached = out->cached;
+    return STEP_DONE;
+}
+
+static const struct {
+    const char *name;
+    step_id (*run)(request *r);
+} steps[] = {
+    [STEP_CACHE] = { "cache", step_cache },
+    [STEP_RETRIEVE] = { "retrieve", step_retrieve },
+    [STEP_GENERATE] = { "generate", step_generate },
+    [STEP_SAVE] = { "save", step_save },
+};
+
+static const char *step_name(step_id s)
+{
+    return s == STEP_DONE ? "done" : s == STEP_FAILED ? "failed" : steps[s].name;
+}
+
+/* The answering model of this request, from its seat (unless the options
+ * name one). */
+static void seat_up(conv *v, chat_seat *seat)
+{
+    engine *e = chat_seat_engine(seat);
+    const model *m = engine_model(e);
+    v->seat = seat;
+    v->tok = engine_tokenizer(e);
+    if (!v->named)
+        snprintf(v->model_name, sizeof v->model_name, "%s", engine_name(e));
+    v->model_bytes = v->o.model_bytes ? v->o.model_bytes : gguf_file_size(m->file);
+    v->quant = v->o.quant ? v->o.quant : model_type_summary(m);
+}
+
+static ls_status ask(conv *v, chat_seat *seat, const char *text, const gen_callbacks *cb, conv_turn *out,
+                     bool use_cache)
 {
     double t0 = plat_now_s();
     memset(out, 0, sizeof *out);
     out->saved = v->store != NULL;
     v->last_cached = false;
-    char settings[1024], key[33], ids[256] = "";
-    char *question = NULL;
-    mem_cached hit = { 0 };
-    bool found = false;
-    ls_status st = LS_OK;
-    use_cache = use_cache && v->store && v->o.cache;
-
-    /* CACHE? then RETRIEVE */
-    if (use_cache) {
-        settings_text(v->c, settings, sizeof settings);
-        if (!(question = mem_normalize(text)))
-            question = ls_strdup(text);
-        if (!question)
-            return ls_error(LS_ERR_NOMEM, "out of memory for the question");
-        cache_key(v, question, settings, key);
-        if ((st = mem_cache_get(v->store, key, v->model_name, question, settings, &hit, &found))) {
-            log_warn("response cache not read: %s", ls_error_msg());
-            found = false;
-        }
+    seat_up(v, seat);
+    request r = { .v = v, .text = text, .cb = cb, .out = out, .use_cache = use_cache && v->store && v->o.cache };
+    step_id s = STEP_CACHE;
+    while (s != STEP_DONE && s != STEP_FAILED) {
+        double ts = plat_now_s();
+        step_id next = steps[s].run(&r);
+        log_info("step %s: %.2f ms -> %s", steps[s].name, (plat_now_s() - ts) * 1e3, step_name(next));
+        s = next;
     }
-    double t_r = plat_now_s();
-    if (found) { /* a hit needs the notes it was answered with (the cached turn itself left out) */
-        int64_t skip[2] = { hit.question_id, hit.answer_id };
-        if ((st = recall(v, text, skip, 2)))
-            goto fail;
-        used_ids(v, ids, sizeof ids);
-        found = strcmp(ids, hit.memory_ids) == 0;
-        if (!found)
-            log_info("cache: an earlier answer exists but the notes recalled now differ (%s vs %s): answering anew",
-                     ids[0] ? ids : "none", hit.memory_ids[0] ? hit.memory_ids : "none");
-    }
-    if (!found && (st = recall(v, text, NULL, 0)))
-        goto fail;
-    out->t_retrieve_s = plat_now_s() - t_r;
-    out->n_notes = (int)v->n_used;
-    if (v->store && v->o.recall) {
-        log_info("step retrieve: %.2f ms, %zu of %zu matches used as notes", out->t_retrieve_s * 1e3, v->n_used,
-                 v->n_hits);
-        for (size_t i = 0; i < v->n_used; i++)
-            log_info("  note: message %" PRId64 " (session %" PRId64 ", %s) score %.3f, %d tokens",
-                     v->hits[i].message_id, v->hits[i].session_id, v->hits[i].created_at, v->hits[i].score,
-                     v->hit_tokens[i]);
-    }
-
-    if (found) {
-        if ((st = serve_cached(v, text, &hit, cb, out)))
-            goto fail;
-        log_info("step cache: answered from the response cache (first given %s)", hit.created_at);
-    } else {
-        /* GENERATE */
-        char *notes = v->n_used ? notes_text(v) : NULL;
-        if (v->n_used && !notes) {
-            st = ls_error(LS_ERR_NOMEM, "out of memory for the notes");
-            goto fail;
-        }
-        st = chat_send_with_memory(v->c, text, notes, cb, &out->chat);
-        ls_free(notes);
-        if (st)
-            goto fail;
-        const chat_turn_stats *c = &out->chat;
-        log_info("step build prompt: %.2f ms (%d tokens, %d re-used, %d old messages left out)",
-                 (c->t_total_s - c->t_prefill_s - c->t_generate_s) * 1e3, c->n_prompt, c->n_reused, c->n_dropped);
-        log_info("step prefill: %.3f s for %d tokens", c->t_prefill_s, c->n_prompt - c->n_reused);
-        log_info("step decode: %.3f s for %d tokens (%d thinking), stopped: %s", c->t_generate_s,
-                 c->n_thinking + c->n_answer, c->n_thinking, gen_stop_name(c->stop));
-    }
-
-    /* SAVE */
-    int64_t q_id = 0, a_id = 0;
-    if (v->store) {
-        double t_s = plat_now_s();
-        if (save_turn(v, text, &out->chat, out->cached, &q_id, &a_id)) {
-            save_failed(out, cb);
-        } else if (use_cache && !out->cached && cacheable(out->chat.stop)) {
-            chat_message a = chat_get_message(v->c, chat_n_messages(v->c) - 1);
-            used_ids(v, ids, sizeof ids);
-            mem_cache_entry e = { key, v->model_name, question, settings, a.content, a.thinking, ids, q_id, a_id };
-            if (mem_cache_put(v->store, &e))
-                log_warn("response cache not written: %s", ls_error_msg());
-        }
-        out->t_save_s = plat_now_s() - t_s;
-        log_info("step save: %.2f ms%s", out->t_save_s * 1e3, out->saved ? "" : " (failed)");
-    }
-    if (!push_id(v, q_id) || !push_id(v, a_id))
-        v->n_ids = 0; /* only costs the skip list of the next retrieval */
-    v->last_cached = out->cached;
     out->t_total_s = plat_now_s() - t0;
-    if (v->store)
+    if (s == STEP_DONE && v->store)
         record(v, out);
-    mem_cached_clear(&hit);
-    ls_free(question);
-    return LS_OK;
-
-fail:
-    mem_cached_clear(&hit);
-    ls_free(question);
-    return st;
+    mem_cached_clear(&r.hit);
+    ls_free(r.question);
+    return s == STEP_DONE ? LS_OK : r.st;
 }
 
-ls_status conv_ask(conv *v, const char *text, const gen_callbacks *cb, conv_turn *out)
+ls_status conv_ask(conv *v, chat_seat *seat, const char *text, const gen_callbacks *cb, conv_turn *out)
 {
-    return ask(v, text, cb, out, true);
+    return ask(v, seat, text, cb, out, true);
 }
 
-ls_status conv_regenerate(conv *v, const gen_callbacks *cb, conv_turn *out)
+ls_status conv_regenerate(conv *v, chat_seat *seat, const gen_callbacks *cb, conv_turn *out)
 {
     size_t n = chat_n_messages(v->c);
     if (!v->last_cached || n < 2)
@@ -557,7 +638,7 @@ ls_status conv_regenerate(conv *v, const gen_callbacks *cb, conv_turn *out)
     chat_drop_last_turn(v->c);
     if (v->n_ids >= 2)
         v->n_ids -= 2;
-    ls_status st = ask(v, question, cb, out, false);
+    ls_status st = ask(v, seat, question, cb, out, false);
     ls_free(question);
     return st;
 }

@@ -1,8 +1,13 @@
 /* conversation.h — one question's path: cache, memory, model, save.
  *
- * A chat session (generate/chat.h) knows how to talk to a model; this module
- * adds what makes it an assistant with a memory. For each question it runs
- * the steps of DESIGN.md's request path, each timed and logged:
+ * A conversation is the messages (a chat, generate/chat.h), the notes
+ * recalled for the last question and the session id in the memory file — and
+ * no model: each question names the seat that answers it (an engine's place
+ * at the conversation, chat.h), so the next question may go to another
+ * model. This module adds what makes it an assistant with a memory. Each
+ * question is a request that walks a table of steps (conversation.c), each a
+ * function that returns the next step, each timed and logged — today's
+ * steps of DESIGN.md's request path:
  *
  *   CACHE?    the same question, asked in the same situation (same model,
  *             settings, system text and earlier turns, and the same notes
@@ -11,20 +16,23 @@
  *   RETRIEVE  look up earlier messages from any session that share the
  *             question's words (memory/retrieve.h) and keep the best that fit
  *             a token budget, as labelled notes;
- *   GENERATE  the chat session renders the conversation (recent turns that
- *             fit the window), adds the notes to this turn and generates;
+ *   GENERATE  the seat renders the conversation (recent turns that fit its
+ *             window), adds the notes to this turn and generates;
  *   SAVE      the question and answer are committed to the store in one
  *             transaction, the answer goes into the cache (complete answers
  *             only), and one telemetry row records the request.
+ *
+ * ROUTE (which role answers), LOAD (the model manager) and VALIDATE (check
+ * the answer, retry or escalate) are the steps the orchestrator adds between
+ * them; the table is where they plug in.
  *
  * Sessions are created in the store lazily, on the first saved turn, so
  * opening and closing the chat leaves no empty sessions behind. Without a
  * store (--no-memory and nowhere to save) the steps that need it are skipped.
  *
- * Owns: the session id, the ids of the stored messages, the last recall.
- * Does not: own the chat session, the store or the tokenizer (the caller
- * keeps them alive longer), print anything (notes go through the chat
- * callbacks' on_note).
+ * Owns: the messages, the session id, the ids of the stored messages, the
+ * last recall. Does not: own the seats or the store (the caller keeps them
+ * alive longer), print anything (notes go through the callbacks' on_note).
  * Called by: apps (`localseek chat`), later the server.
  */
 #ifndef LS_CONVERSATION_H
@@ -41,9 +49,10 @@
 #include "tokenizer/tokenizer.h"
 
 typedef struct {
-    const char *model_name;  /* file name, stored with answers and in telemetry */
-    uint64_t model_bytes;    /* file size: part of the cache key (a re-quantized file differs) */
-    const char *quant;       /* "Q4_K_M", for telemetry */
+    const char *model_name;  /* a label for the answering model, stored with answers and in telemetry
+                                (NULL: the seat's file name) */
+    uint64_t model_bytes;    /* part of the cache key (a re-quantized file differs); 0: the file's size */
+    const char *quant;       /* "Q4_K_M", for telemetry; NULL: the file's */
     const char *command;     /* "chat", for telemetry */
     bool recall;             /* retrieve notes from earlier messages (--no-memory: false) */
     int memory_tokens;       /* budget for the notes, in tokens (default 512) */
@@ -72,24 +81,28 @@ typedef struct {
 
 typedef struct conv conv;
 
-/* `c` and `tok` must outlive the conversation; `store` may be NULL (nothing
- * is saved, recalled or cached). Caller frees with conv_free(). */
-ls_status conv_create(chat *c, const tok_tokenizer *tok, mem_store *store, const conv_options *o, conv **out);
+/* An empty conversation with an optional system text. `store` may be NULL
+ * (nothing is saved, recalled or cached) and must outlive the conversation.
+ * Caller frees with conv_free(). LS_ERR_NOMEM. */
+ls_status conv_create(const char *system, mem_store *store, const conv_options *o, conv **out);
 void conv_free(conv *v); /* conv_free(NULL) is a no-op */
+/* The messages (to read them, change the system text, add stored ones). */
+chat *conv_chat(conv *v);
 
-/* Asks one question. Errors are the chat's (nothing added then: see
- * chat_send); a store failure after the answer is not an error — the answer
- * stays in the conversation and out->saved is false with the reason. */
-ls_status conv_ask(conv *v, const char *text, const gen_callbacks *cb, conv_turn *out);
+/* Asks one question, answered at `seat` (an engine's place at this
+ * conversation; any seat, any engine, question by question). Errors are the
+ * chat's (nothing added then: see chat_send); a store failure after the
+ * answer is not an error — the answer stays in the conversation and
+ * out->saved is false with the reason. */
+ls_status conv_ask(conv *v, chat_seat *seat, const char *text, const gen_callbacks *cb, conv_turn *out);
 
 /* Answers the last question again with the cache off for that one question
  * (`/nocache` after a cached answer): the cached turn is removed from the
  * conversation and the store first. LS_ERR_ARG when the last answer was not
  * from the cache. */
-ls_status conv_regenerate(conv *v, const gen_callbacks *cb, conv_turn *out);
+ls_status conv_regenerate(conv *v, chat_seat *seat, const gen_callbacks *cb, conv_turn *out);
 
 void conv_set_cache(conv *v, bool on);
-void conv_set_recall(conv *v, bool on);
 bool conv_last_was_cached(const conv *v);
 
 /* A new, empty session (the old one stays in the store). */
