@@ -261,7 +261,7 @@ static const char *nearest(const opt_spec *s, const char *word, size_t n)
             if (!c || (k < s->n_defs && (s->defs[k].kind == OPT_POSITIONAL || s->defs[k].kind == OPT_SECTION)))
                 continue;
             size_t nc = strlen(c);
-            if (n >= 3 && nc > n && strncmp(c, word, n) == 0 && prefix_of != c) {
+            if (nc > n && strncmp(c, word, n) == 0) {
                 prefix_of = c;
                 n_prefix++;
             }
