@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "apps/bench_chat.h"
-#include "apps/cli.h"
+#include "apps/options.h"
 #include "generate/chat.h"
 #include "generate/engine.h"
 
@@ -29,55 +29,39 @@ static const char *script[] = {
     "Great, that is all for today.",
 };
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: localseek bench --chat -m MODEL [-t N] [--turns N (<= 8, default 5)] [--think-budget N "
-                 "(default 32)] [-n N answer tokens (default 32)] [--ctx N (default 4096)]\n");
-}
-
 int bench_chat_main(int argc, char **argv)
 {
     const char *path = NULL;
     long n_threads = 0, turns = 5, budget = 32, n_answer = 32, n_ctx = 4096;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--chat"))
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!(v = cli_value("bench", argc, argv, &i)))
-            return 2;
-        bool ok = true;
-        if (!strcmp(a, "-m"))
-            path = v;
-        else if (!strcmp(a, "-t"))
-            ok = cli_int("bench", a, v, 1, 1024, &n_threads);
-        else if (!strcmp(a, "--turns"))
-            ok = cli_int("bench", a, v, 1, (long)(sizeof script / sizeof script[0]), &turns);
-        else if (!strcmp(a, "--think-budget"))
-            ok = cli_int("bench", a, v, 0, 1 << 20, &budget);
-        else if (!strcmp(a, "-n"))
-            ok = cli_int("bench", a, v, 1, 1 << 20, &n_answer);
-        else if (!strcmp(a, "--ctx"))
-            ok = cli_int("bench", a, v, 256, 1 << 24, &n_ctx);
-        else {
-            fprintf(stderr, "localseek bench --chat: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok)
-            return 2;
-    }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    bool chat_mode = true; /* --chat is how cmd_bench chose this run */
+    const opt_def defs[] = {
+        { .kind = OPT_FLAG, .name = "--chat", .flag = &chat_mode, .help = "this benchmark" },
+        opt_model(&path),
+        opt_threads(&n_threads),
+        { .kind = OPT_INT, .name = "--turns", .value_name = "N", .i = &turns, .lo = 1,
+          .hi = (long)(sizeof script / sizeof script[0]), .help = "turns of the scripted conversation",
+          .dflt = "5" },
+        { .kind = OPT_INT, .name = "--think-budget", .value_name = "N", .i = &budget, .lo = 0, .hi = 1 << 20,
+          .help = "close the model's thoughts after N tokens", .dflt = "32" },
+        { .kind = OPT_INT, .name = "-n", .value_name = "N", .i = &n_answer, .lo = 1, .hi = 1 << 20,
+          .help = "answer tokens per turn", .dflt = "32" },
+        opt_ctx(&n_ctx, 256),
+    };
+    const opt_spec spec = {
+        .cmd = "bench --chat",
+        .usage = "localseek bench --chat -m MODEL [-t N] [--turns N] [--think-budget N] [-n N] [--ctx N]",
+        .intro = "Holds a scripted conversation (greedy) and times every turn's first token twice: in the\n"
+                 "session that keeps its KV cache (warm) and from scratch (cold).\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
     engine *e = NULL;
     chat *warm = NULL;
     chat_seat *warm_seat = NULL;
-    int rc = 1;
+    rc = 1;
     engine_params ep = { .n_ctx = (int)n_ctx, .n_threads = (int)n_threads };
     ls_status s = engine_open(path, &ep, NULL, &e, NULL);
     chat_params p = chat_default_params(s ? TPL_UNKNOWN : engine_family(e));

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "apps/bench_memory.h"
-#include "apps/cli.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 #include "base/platform.h"
 #include "base/stats.h"
@@ -116,49 +116,32 @@ static ls_status fill(mem_store *s, text_gen *g, long n_messages)
     return LS_OK;
 }
 
-static void usage(FILE *out)
-{
-    fputs("usage: localseek bench --memory [--messages N] [--queries Q] [--db PATH] [--json]\n"
-          "  retrieval time (FTS5, BM25) over a memory file: a new one filled with N synthetic messages\n"
-          "  (default 100000), or the file named with --db: measured as it is, or filled first when it has\n"
-          "  no messages (and then kept, to measure again)\n",
-          out);
-}
-
 int bench_memory_main(int argc, char **argv)
 {
     long n_messages = 100000, n_queries = 200;
     const char *db = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--memory"))
-            continue;
-        if (!strcmp(a, "--json")) {
-            json = true;
-            continue;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!(v = cli_value("bench", argc, argv, &i)))
-            return 2;
-        bool ok = true;
-        if (!strcmp(a, "--messages"))
-            ok = cli_int("bench", a, v, 2, 100000000, &n_messages);
-        else if (!strcmp(a, "--queries"))
-            ok = cli_int("bench", a, v, 1, 1000000, &n_queries);
-        else if (!strcmp(a, "--db"))
-            db = v;
-        else {
-            fprintf(stderr, "localseek bench: unknown option '%s' for --memory\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok)
-            return 2;
-    }
+    bool json = false, memory_mode = true; /* --memory is how cmd_bench chose this run */
+    opt_def defs[] = {
+        { .kind = OPT_FLAG, .name = "--memory", .flag = &memory_mode, .help = "this benchmark" },
+        { .kind = OPT_INT, .name = "--messages", .value_name = "N", .i = &n_messages, .lo = 2, .hi = 100000000,
+          .help = "synthetic messages in a new memory file", .dflt = "100000" },
+        { .kind = OPT_INT, .name = "--queries", .value_name = "Q", .i = &n_queries, .lo = 1, .hi = 1000000,
+          .help = "retrievals timed", .dflt = "200" },
+        opt_db(&db),
+        opt_json(&json),
+    };
+    defs[3].help = "measure this memory file as it is, or fill it first when it has no messages (and keep it)";
+    defs[3].dflt = "a new file in /tmp, removed after";
+    const opt_spec spec = {
+        .cmd = "bench --memory",
+        .usage = "localseek bench --memory [--messages N] [--queries Q] [--db PATH] [--json]",
+        .intro = "Retrieval time (FTS5, BM25) over a memory file: p50 and p95 of Q queries.\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
 
     char tmp[] = "/tmp/localseek_bench_memory_XXXXXX";
     char path[sizeof tmp + 16];
@@ -172,7 +155,7 @@ int bench_memory_main(int argc, char **argv)
     text_gen g = { 0 };
     mem_store *s = NULL;
     double *ms = ls_malloc(sizeof *ms * (size_t)n_queries);
-    int rc = 1;
+    rc = 1;
     if (!gen_init(&g) || !ms) {
         fprintf(stderr, "localseek bench: out of memory\n");
         goto done;

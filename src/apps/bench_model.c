@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "apps/cli.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 #include "base/platform.h"
 #include "base/threadpool.h"
@@ -38,15 +39,6 @@ static stats mean_std(const double *v, int n)
     for (int i = 0; i < n; i++)
         ss += (v[i] - mean) * (v[i] - mean);
     return (stats){ mean, n > 1 ? sqrt(ss / (n - 1)) : 0.0 };
-}
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: localseek bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json] [--act-bits 8|16]\n"
-                 "  -p N   prompt tokens for the prefill test (0 = skip)\n"
-                 "  -n N   tokens generated for the decode test (0 = skip)\n"
-                 "  -r N   repetitions (mean and standard deviation are reported)\n"
-                 CLI_MEM_BUDGET_HELP);
 }
 
 /* Finite logits, and batch == token-by-token on a short prompt. */
@@ -80,49 +72,36 @@ static bool self_check(fwd_runner *c, kv_cache *kv, const model *m, int bits, fl
 
 int bench_model_main(int argc, char **argv)
 {
-    const char *path = NULL;
-    long n_threads = plat_physical_cores(), n_prompt = 512, n_gen = 128, reps = 3, act_bits = 16;
+    const char *path = NULL, *act_bits_name = "16";
+    long n_threads = plat_physical_cores(), n_prompt = 512, n_gen = 128, reps = 3;
     bool json = false;
     size_t mem_budget = 0; /* 0: what the machine can give */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--json")) {
-            json = true;
-            continue;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!(v = cli_value("bench", argc, argv, &i)))
-            return 2;
-        bool ok = true;
-        if (!strcmp(a, "-m") || !strcmp(a, "--model"))
-            path = v;
-        else if (!strcmp(a, "-t"))
-            ok = cli_int("bench", a, v, 1, 1024, &n_threads);
-        else if (!strcmp(a, "-p"))
-            ok = cli_int("bench", a, v, 0, 1 << 20, &n_prompt);
-        else if (!strcmp(a, "-n"))
-            ok = cli_int("bench", a, v, 0, 1 << 20, &n_gen);
-        else if (!strcmp(a, "-r"))
-            ok = cli_int("bench", a, v, 1, 1000, &reps);
-        else if (!strcmp(a, "--act-bits"))
-            ok = cli_int("bench", a, v, 8, 16, &act_bits) && (act_bits == 8 || act_bits == 16);
-        else if (!strcmp(a, "--mem-budget"))
-            ok = cli_size("bench", a, v, &mem_budget);
-        else {
-            fprintf(stderr, "localseek bench: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok)
-            return 2;
-    }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    const opt_def defs[] = {
+        opt_model(&path),
+        opt_threads(&n_threads),
+        { .kind = OPT_INT, .name = "-p", .value_name = "N", .i = &n_prompt, .lo = 0, .hi = 1 << 20,
+          .help = "prompt tokens for the prefill test; 0 skips it", .dflt = "512" },
+        { .kind = OPT_INT, .name = "-n", .value_name = "N", .i = &n_gen, .lo = 0, .hi = 1 << 20,
+          .help = "tokens generated for the decode test; 0 skips it", .dflt = "128" },
+        { .kind = OPT_INT, .name = "-r", .value_name = "N", .i = &reps, .lo = 1, .hi = 1000,
+          .help = "repetitions (mean and standard deviation are reported)", .dflt = "3" },
+        opt_json(&json),
+        opt_act_bits(&act_bits_name),
+        opt_mem_budget(&mem_budget),
+    };
+    const opt_spec spec = {
+        .cmd = "bench",
+        .help_cmd = "localseek bench -m MODEL",
+        .usage = "localseek bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json] [--act-bits 8|16]",
+        .intro = "Prefill (pp) and decode (tg) speed in tokens/s, beside the memory bandwidth measured in the\n"
+                 "same run and the share of it a decode step reaches.\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
+    const long act_bits = strtol(act_bits_name, NULL, 10);
 
     /* The context below holds the longer test plus 16: check that it fits first. */
     int n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen) + 16;
@@ -142,7 +121,7 @@ int bench_model_main(int argc, char **argv)
     fwd_runner *c = engine_runner(e);
     fwd_params fp = fwd_get_params(c);
     kv_cache *kv = NULL;
-    int rc = 1;
+    rc = 1;
     int V = m->hp.n_vocab;
     float *la = ls_malloc(sizeof(float) * (size_t)V), *lb = ls_malloc(sizeof(float) * (size_t)V);
     int32_t *toks = ls_malloc(sizeof(int32_t) * (size_t)(n_prompt + n_gen + 1));

@@ -1,59 +1,14 @@
-/* cli.c — option value parsing with clear messages, and the resource
- * guard's check before a model is loaded. */
+/* cli.c — the resource guard's check before a model is loaded, and the
+ * chat-template helpers (see cli.h). */
 #include "apps/cli.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "gguf/gguf.h"
 #include "generate/engine.h"
 #include "generate/guard.h"
-
-bool cli_int(const char *cmd, const char *opt, const char *val, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(val, &end, 10);
-    if (errno || end == val || *end || v < lo || v > hi) {
-        fprintf(stderr, "localseek %s: %s expects a whole number from %ld to %ld, got '%s'\n", cmd, opt, lo, hi, val);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-bool cli_float(const char *cmd, const char *opt, const char *val, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(val, &end);
-    if (errno || end == val || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "localseek %s: %s expects a number from %g to %g, got '%s'\n", cmd, opt, lo, hi, val);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-bool cli_size(const char *cmd, const char *opt, const char *val, size_t *out_bytes)
-{
-    if (guard_parse_size(val, out_bytes) == LS_OK)
-        return true;
-    fprintf(stderr, "localseek %s: %s: %s\n", cmd, opt, ls_error_msg());
-    return false;
-}
-
-const char *cli_value(const char *cmd, int argc, char **argv, int *i)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "localseek %s: %s needs a value\n", cmd, argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
 
 void cli_print_template_names(FILE *out)
 {

@@ -40,6 +40,7 @@
 #include "apps/bench_memory.h"
 #include "apps/bench_model.h"
 #include "apps/commands.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
@@ -63,25 +64,6 @@ typedef struct {
 
 static const dtype all_types[] = { DT_F32, DT_F16, DT_BF16, DT_Q8_0, DT_Q4_0, DT_Q4_1,
                                    DT_Q5_0, DT_Q5_1, DT_Q4_K, DT_Q5_K, DT_Q6_K };
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: localseek bench --kernels [-t N] [--json] [--type T,T...] [--rows R] [--cols C] [--vecs V] [--quick]\n"
-            "       localseek bench -m MODEL [...]  (model speed: see localseek bench -m MODEL --help)\n"
-            "       localseek bench --chat -m MODEL [...]  (chat turns: time to first token, warm vs cold)\n"
-            "       localseek bench --memory [--messages N]  (retrieval time in a memory of N messages)\n"
-            "\n"
-            "  --kernels   memory bandwidth, int8 ceiling, and every weight type's decode (matrix x 1\n"
-            "              vector, GB/s) and prefill (matrix x V vectors, GOPS; prefill16: the 16-bit\n"
-            "              prompt path) on the selected path\n"
-            "  -t N        threads (default: physical cores)\n"
-            "  --json      one JSON array instead of key=value lines\n"
-            "  --type      only these types (default: F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q4_K,Q5_K,Q6_K)\n"
-            "  --rows/--cols  matrix shape (default 8960 x 1536); --vecs  prefill vectors (default 512)\n"
-            "  --quick     few repetitions and a small bandwidth probe (checks run as always; for tests)\n"
-            "Set LOCALSEEK_CPU=scalar|avx2|avx512 to measure another kernel path.\n");
-}
 
 /* ======================================================================== */
 /* Output: key=value lines or a JSON array                                   */
@@ -649,17 +631,9 @@ static int bench_kernels(const bench_opts *o)
     return rc;
 }
 
-static bool parse_count(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_types(const char *list, bench_opts *o)
+/* --type T,T...: the weight types to measure; false after saying which
+ * name is not one (with the usage, as a bad value of any option). */
+static bool parse_types(const opt_spec *spec, const char *list, bench_opts *o)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", list);
@@ -667,11 +641,13 @@ static bool parse_types(const char *list, bench_opts *o)
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         int t = dtype_from_name(tok);
         if (t < 0 || !kern_supports((dtype)t) || o->n_types >= DT_COUNT) {
-            fprintf(stderr, "localseek bench: '%s' is not a weight type the kernels support\n", tok);
+            opt_usage_error(spec, "--type: '%s' is not a weight type the kernels support", tok);
             return false;
         }
         o->types[o->n_types++] = (dtype)t;
     }
+    if (o->n_types == 0)
+        opt_usage_error(spec, "--type expects weight type names separated by commas, not '%s'", list);
     return o->n_types > 0;
 }
 
@@ -698,59 +674,60 @@ int cmd_bench(int argc, char **argv)
             return bench_memory_main(argc, argv);
     if (wants_model(argc, argv))
         return bench_model_main(argc, argv);
-    bench_opts o = { .n_threads = plat_physical_cores(), .rows = 8960, .cols = 1536, .vecs = 512 };
+    bench_opts o = { 0 };
     for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++)
         o.types[o.n_types++] = all_types[i];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int64_t v;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--kernels") == 0) {
-            o.kernels = true;
-        } else if (strcmp(a, "--json") == 0) {
-            o.json = true;
-        } else if (strcmp(a, "--quick") == 0) {
-            o.quick = true;
-        } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0 || strncmp(a, "--model=", 8) == 0) {
-            fprintf(stderr, "localseek bench: --kernels and -m are separate runs; run them one after the other\n");
-            return 2;
-        } else if ((strcmp(a, "-t") == 0 || strcmp(a, "--threads") == 0) && val) {
-            if (!parse_count(val, 1, 1024, &v)) {
-                fprintf(stderr, "localseek bench: thread count '%s' is not a number from 1 to 1024\n", val);
-                return 2;
-            }
-            o.n_threads = (int)v;
-            i++;
-        } else if (strcmp(a, "--type") == 0 && val) {
-            if (!parse_types(val, &o))
-                return 2;
-            i++;
-        } else if ((strcmp(a, "--rows") == 0 || strcmp(a, "--cols") == 0 || strcmp(a, "--vecs") == 0) && val) {
-            int64_t lo = strcmp(a, "--vecs") == 0 ? 0 : 1;
-            if (!parse_count(val, lo, 1 << 20, &v)) {
-                fprintf(stderr, "localseek bench: %s '%s' is not a number from %lld to 1048576\n", a, val,
-                        (long long)lo);
-                return 2;
-            }
-            if (strcmp(a, "--rows") == 0)
-                o.rows = v;
-            else if (strcmp(a, "--cols") == 0)
-                o.cols = v;
-            else
-                o.vecs = v;
-            i++;
-        } else {
-            fprintf(stderr, "localseek bench: unknown option or missing value '%s'\n\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (o.kernels)
-        return bench_kernels(&o);
-    fprintf(stderr, "localseek bench: say what to measure (--kernels, or -m MODEL)\n\n");
-    usage(stderr);
-    return 2;
+    long n_threads = plat_physical_cores(), rows = 8960, cols = 1536, vecs = 512;
+    const char *model = NULL, *types = NULL;
+    bool chat = false, memory = false; /* never true here: cmd_bench hands those runs on first */
+    const opt_def defs[] = {
+        { .kind = OPT_SECTION, .help = "what to measure:" },
+        { .kind = OPT_FLAG, .name = "--kernels", .flag = &o.kernels,
+          .help = "memory bandwidth, int8 ceiling, and every weight type's decode (matrix x 1 vector, GB/s) "
+                  "and prefill (matrix x V vectors, GOPS; prefill16: the 16-bit prompt path) on the selected path" },
+        { .kind = OPT_STRING, .name = "-m", .alias = "--model", .value_name = "FILE", .str = &model,
+          .help = "a model's prefill and decode speed (options: localseek bench -m MODEL --help)" },
+        { .kind = OPT_FLAG, .name = "--chat", .flag = &chat,
+          .help = "chat turns with -m MODEL: time to first token, warm against cold (bench --chat --help)" },
+        { .kind = OPT_FLAG, .name = "--memory", .flag = &memory,
+          .help = "retrieval time in a memory of N messages (bench --memory --help)" },
+        { .kind = OPT_SECTION, .help = "options of --kernels:" },
+        opt_threads(&n_threads),
+        opt_json(&o.json),
+        { .kind = OPT_STRING, .name = "--type", .value_name = "T,T...", .str = &types,
+          .help = "only these weight types", .dflt = "F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q4_K,Q5_K,Q6_K" },
+        { .kind = OPT_INT, .name = "--rows", .value_name = "R", .i = &rows, .lo = 1, .hi = 1 << 20,
+          .help = "matrix rows", .dflt = "8960" },
+        { .kind = OPT_INT, .name = "--cols", .value_name = "C", .i = &cols, .lo = 1, .hi = 1 << 20,
+          .help = "matrix columns", .dflt = "1536, the shape of DeepSeek-R1-Distill-Qwen-1.5B's up matrix" },
+        { .kind = OPT_INT, .name = "--vecs", .value_name = "V", .i = &vecs, .lo = 0, .hi = 1 << 20,
+          .help = "vectors in the prefill test; 0 skips it", .dflt = "512" },
+        { .kind = OPT_FLAG, .name = "--quick", .flag = &o.quick,
+          .help = "few repetitions and a small bandwidth probe (checks run as always; for tests)" },
+    };
+    const opt_spec spec = {
+        .cmd = "bench",
+        .usage = "localseek bench --kernels [-t N] [--json] [--type T,T...] [--rows R] [--cols C] [--vecs V] "
+                 "[--quick]\n"
+                 "       localseek bench -m MODEL [...]          (model speed)\n"
+                 "       localseek bench --chat -m MODEL [...]   (chat turns: time to first token)\n"
+                 "       localseek bench --memory [...]          (retrieval time in a memory file)",
+        .outro = "Set LOCALSEEK_CPU=scalar|avx2|avx512 to measure another kernel path.\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
+    if (model)
+        return opt_usage_error(&spec, "--kernels and -m are separate runs; run them one after the other");
+    if (!o.kernels)
+        return opt_usage_error(&spec, "say what to measure (--kernels, or -m MODEL)");
+    if (types && !parse_types(&spec, types, &o))
+        return OPT_BAD_USAGE;
+    o.n_threads = (int)n_threads;
+    o.rows = rows;
+    o.cols = cols;
+    o.vecs = vecs;
+    return bench_kernels(&o);
 }

@@ -33,6 +33,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/memory_view.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
@@ -41,38 +42,6 @@
 #include "orchestrator/conversation.h"
 #include "generate/guard.h"
 #include "tokenizer/tokenizer.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: localseek chat -m MODEL [options]\n"
-            "  -m FILE              GGUF model\n"
-            "  --ctx N              context window in tokens (default 4096)\n"
-            "  -t N                 threads (default: physical cores)\n"
-            "  --system TEXT        system text (for DeepSeek-R1 it opens the first message, as its authors advise)\n"
-            "  -n N                 answer tokens per turn (default: no limit but the context)\n"
-            "  --think-budget N     close the model's thoughts after N tokens (default: no limit)\n"
-            "  --think show|hide    show the thoughts (dimmed) or only a one-line summary\n"
-            "                       (default: show at a terminal, hide otherwise)\n"
-            "  --temp T --top-k K --top-p P --min-p P   sampling (default: the model family's values)\n"
-            "  --repeat-penalty R --presence-penalty P --frequency-penalty F   penalties (default off)\n"
-            "  --seed S             random seed (default 42): same seed, same answers\n"
-            "  --stop TEXT          end the answer at TEXT (repeatable, up to %d)\n"
-            "  --chat-template NAME deepseek-r1, chatml, qwen2.5, qwen3, llama3 or llama3.0 (default: from the model)\n"
-            "  --no-color           no dimming or colors\n"
-            "  --timeout SECONDS    end an answer after this long, keeping what was written\n"
-            "  --mem-budget SIZE    memory this chat may use, e.g. 8G (default: what the machine can give)\n"
-            "Memory (one SQLite file; see docs/memory.md):\n"
-            "  --db PATH            the memory file (default $XDG_DATA_HOME/localseek/memory.db)\n"
-            "  --resume S|last      continue stored session S, or the last one\n"
-            "  --no-memory          recall no notes from earlier conversations (turns are still saved)\n"
-            "  --memory-tokens N    room for recalled notes in the prompt (default 512)\n"
-            "  --no-cache           never answer from the response cache\n"
-            "  --no-save            keep nothing on disk (no memory file at all)\n"
-            "Input: one message per line; end a line with \\ to continue it; \"\"\" on its own line starts and\n"
-            "ends a block. Commands: /help at the prompt.\n",
-            GEN_MAX_STOPS);
-}
 
 static const char help_text[] =
     "  /help                 this list\n"
@@ -299,7 +268,7 @@ static bool need_store(const repl *r)
 static bool session_arg(const char *cmd, const char *arg, int64_t *id)
 {
     long val;
-    if (!*arg || !cli_int("chat", cmd, arg, 1, LONG_MAX, &val))
+    if (!*arg || !opt_int_value("chat", cmd, arg, 1, LONG_MAX, &val))
         return false;
     *id = val;
     return true;
@@ -308,7 +277,7 @@ static bool session_arg(const char *cmd, const char *arg, int64_t *id)
 static void cmd_history_here(const repl *r, const char *arg)
 {
     long last_n = 0;
-    if (!need_store(r) || (*arg && !cli_int("chat", "/history", arg, 1, 1L << 30, &last_n)))
+    if (!need_store(r) || (*arg && !opt_int_value("chat", "/history", arg, 1, 1L << 30, &last_n)))
         return;
     int64_t id = conv_session(r->cv);
     if (!id) {
@@ -389,7 +358,7 @@ static bool run_command(const repl *r, const char *line)
             v->show_thoughts = false;
         else if (!strcmp(arg, "budget off"))
             chat_seat_set_think_budget(r->seat, -1);
-        else if (!strncmp(arg, "budget ", 7) && cli_int("chat", "/think budget", arg + 7, 0, 1 << 24, &budget))
+        else if (!strncmp(arg, "budget ", 7) && opt_int_value("chat", "/think budget", arg + 7, 0, 1 << 24, &budget))
             chat_seat_set_think_budget(r->seat, (int)budget);
         else
             fputs("usage: /think show | /think hide | /think budget N | /think budget off\n", stderr);
@@ -483,92 +452,66 @@ typedef struct {
     int n_stops;
 } options;
 
+static const char *const think_modes[] = { "show", "hide", NULL };
+
+/* Fills *o from the command line; returns opt_parse()'s answer. */
 static int parse(int argc, char **argv, options *o)
 {
     *o = (options){ .n_ctx = 4096, .n_answer = -1, .think_budget = -1, .seed = 42, .memory_tokens = 512 };
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        bool *flag = !strcmp(a, "--no-color")    ? &o->no_color
-                     : !strcmp(a, "--no-memory") ? &o->no_memory
-                     : !strcmp(a, "--no-cache")  ? &o->no_cache
-                     : !strcmp(a, "--no-save")   ? &o->no_save
-                                                 : NULL;
-        if (flag) {
-            *flag = true;
-            continue;
-        }
-        if (!(v = cli_value("chat", argc, argv, &i)))
-            return 2;
-        bool ok = true;
-        if (!strcmp(a, "-m"))
-            o->model_path = v;
-        else if (!strcmp(a, "--system"))
-            o->system = v;
-        else if (!strcmp(a, "--db"))
-            o->db = v;
-        else if (!strcmp(a, "--resume"))
-            o->resume = v;
-        else if (!strcmp(a, "--memory-tokens"))
-            ok = cli_int("chat", a, v, 0, 1 << 20, &o->memory_tokens);
-        else if (!strcmp(a, "--mem-budget"))
-            ok = cli_size("chat", a, v, &o->mem_budget);
-        else if (!strcmp(a, "--timeout"))
-            ok = cli_float("chat", a, v, 0.001, 1e7, &o->timeout);
-        else if (!strcmp(a, "--chat-template"))
-            o->template_name = v;
-        else if (!strcmp(a, "--think")) {
-            o->think_mode = v;
-            ok = !strcmp(v, "show") || !strcmp(v, "hide");
-            if (!ok)
-                fprintf(stderr, "localseek chat: --think takes show or hide, not '%s'\n", v);
-        } else if (!strcmp(a, "--stop")) {
-            ok = o->n_stops < GEN_MAX_STOPS;
-            if (ok)
-                o->stops[o->n_stops++] = v;
-            else
-                fprintf(stderr, "localseek chat: at most %d --stop strings\n", GEN_MAX_STOPS);
-        } else if (!strcmp(a, "--ctx"))
-            ok = cli_int("chat", a, v, 64, 1 << 24, &o->n_ctx);
-        else if (!strcmp(a, "-t"))
-            ok = cli_int("chat", a, v, 1, 1024, &o->n_threads);
-        else if (!strcmp(a, "-n"))
-            ok = cli_int("chat", a, v, 0, 1 << 24, &o->n_answer);
-        else if (!strcmp(a, "--think-budget"))
-            ok = cli_int("chat", a, v, 0, 1 << 24, &o->think_budget);
-        else if (!strcmp(a, "--seed"))
-            ok = cli_int("chat", a, v, 0, 0x7fffffffL, &o->seed);
-        else if (!strcmp(a, "--top-k"))
-            ok = (o->set_top_k = cli_int("chat", a, v, 0, 1 << 24, &o->top_k));
-        else if (!strcmp(a, "--temp"))
-            ok = (o->set_temp = cli_float("chat", a, v, 0.0, 100.0, &o->temp));
-        else if (!strcmp(a, "--top-p"))
-            ok = (o->set_top_p = cli_float("chat", a, v, 1e-6, 1.0, &o->top_p));
-        else if (!strcmp(a, "--min-p"))
-            ok = (o->set_min_p = cli_float("chat", a, v, 0.0, 0.999, &o->min_p));
-        else if (!strcmp(a, "--repeat-penalty"))
-            ok = (o->set_repeat = cli_float("chat", a, v, 0.01, 10.0, &o->repeat));
-        else if (!strcmp(a, "--presence-penalty"))
-            ok = cli_float("chat", a, v, -2.0, 2.0, &o->presence);
-        else if (!strcmp(a, "--frequency-penalty"))
-            ok = cli_float("chat", a, v, -2.0, 2.0, &o->frequency);
-        else {
-            fprintf(stderr, "localseek chat: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok)
-            return 2;
-    }
-    if (!o->model_path) {
-        fprintf(stderr, "localseek chat: -m MODEL is required\n");
-        usage(stderr);
-        return 2;
-    }
-    return -1;
+    const opt_def defs[] = {
+        opt_model(&o->model_path),
+        opt_ctx(&o->n_ctx, 64),
+        opt_threads(&o->n_threads),
+        { .kind = OPT_STRING, .name = "--system", .value_name = "TEXT", .str = &o->system,
+          .help = "system text (for DeepSeek-R1 it opens the first message, as its authors advise)" },
+        { .kind = OPT_INT, .name = "-n", .value_name = "N", .help = "answer tokens per turn",
+          .dflt = "no limit but the context", .i = &o->n_answer, .lo = 0, .hi = 1 << 24 },
+        { .kind = OPT_INT, .name = "--think-budget", .value_name = "N", .i = &o->think_budget, .lo = 0,
+          .hi = 1 << 24, .help = "close the model's thoughts after N tokens", .dflt = "no limit" },
+        { .kind = OPT_CHOICE, .name = "--think", .choices = think_modes, .str = &o->think_mode,
+          .help = "show the thoughts (dimmed) or only a one-line summary",
+          .dflt = "show at a terminal, hide otherwise" },
+        opt_temp(&o->temp, &o->set_temp, "the model family's"),
+        opt_top_k(&o->top_k, &o->set_top_k, "the model family's"),
+        opt_top_p(&o->top_p, &o->set_top_p, "the model family's"),
+        opt_min_p(&o->min_p, &o->set_min_p, "the model family's"),
+        { .kind = OPT_FLOAT, .name = "--repeat-penalty", .value_name = "R", .f = &o->repeat,
+          .set = &o->set_repeat, .flo = 0.01, .fhi = 10.0,
+          .help = "make the last 64 tokens less likely to come again (1 = off)", .dflt = "the model family's" },
+        { .kind = OPT_FLOAT, .name = "--presence-penalty", .value_name = "P", .f = &o->presence, .flo = -2.0,
+          .fhi = 2.0, .help = "subtract P from tokens that appeared at all", .dflt = "0, off" },
+        { .kind = OPT_FLOAT, .name = "--frequency-penalty", .value_name = "F", .f = &o->frequency, .flo = -2.0,
+          .fhi = 2.0, .help = "subtract F for every time a token appeared", .dflt = "0, off" },
+        opt_seed(&o->seed),
+        { .kind = OPT_LIST, .name = "--stop", .value_name = "TEXT", .list = o->stops, .count = &o->n_stops,
+          .max = GEN_MAX_STOPS, .help = "end the answer at TEXT" },
+        opt_chat_template(&o->template_name),
+        { .kind = OPT_FLAG, .name = "--no-color", .flag = &o->no_color, .help = "no dimming or colors" },
+        opt_timeout(&o->timeout),
+        opt_mem_budget(&o->mem_budget),
+        { .kind = OPT_SECTION, .help = "Memory (one SQLite file; see docs/memory.md):" },
+        opt_db(&o->db),
+        { .kind = OPT_STRING, .name = "--resume", .value_name = "S|last", .str = &o->resume,
+          .help = "continue stored session S, or the last one" },
+        { .kind = OPT_FLAG, .name = "--no-memory", .flag = &o->no_memory,
+          .help = "recall no notes from earlier conversations (turns are still saved)" },
+        { .kind = OPT_INT, .name = "--memory-tokens", .value_name = "N", .i = &o->memory_tokens, .lo = 0,
+          .hi = 1 << 20, .help = "room for recalled notes in the prompt", .dflt = "512" },
+        { .kind = OPT_FLAG, .name = "--no-cache", .flag = &o->no_cache,
+          .help = "never answer from the response cache" },
+        { .kind = OPT_FLAG, .name = "--no-save", .flag = &o->no_save,
+          .help = "keep nothing on disk (no memory file at all)" },
+    };
+    const opt_spec spec = {
+        .cmd = "chat",
+        .usage = "localseek chat -m MODEL [options]",
+        .intro = "Talks with the model: its thoughts shown apart, every turn saved in the memory file.\n",
+        .outro = "Input: one message per line; end a line with \\ to continue it; \"\"\" on its own line starts and\n"
+                 "ends a block. Commands: /help at the prompt.\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    return opt_parse(&spec, argc, argv);
 }
 
 /* The memory file and the conversation. A file that cannot be opened is
@@ -606,7 +549,7 @@ static bool resume(const options *o, mem_store *store, conv *cv)
         }
     } else {
         long val;
-        if (!cli_int("chat", "--resume", o->resume, 1, LONG_MAX, &val))
+        if (!opt_int_value("chat", "--resume", o->resume, 1, LONG_MAX, &val))
             return false;
         id = val;
     }
@@ -622,7 +565,7 @@ int cmd_chat(int argc, char **argv)
 {
     options o;
     int rc = parse(argc, argv, &o);
-    if (rc >= 0)
+    if (rc != OPT_GO_ON)
         return rc;
     if (o.resume && o.no_save) {
         fputs("localseek chat: --resume reads the memory file, which --no-save turns off\n", stderr);

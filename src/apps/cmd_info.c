@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/options.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "model/arch.h"
@@ -546,73 +546,41 @@ static void print_json(FILE *out, const info_report *r)
 /* The command                                                               */
 /* ======================================================================== */
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: localseek info -m FILE [--ctx N] [--mem-budget SIZE] [-t N] [--json]\n");
-}
-
-static void help(void)
-{
-    usage(stdout);
-    printf("\nDescribes a GGUF model file: architecture and hyper-parameters, parameter count,\n"
-           "tensor types and their sizes, tokenizer, chat template, and whether localseek can run it;\n"
-           "then the memory a run needs (weights, KV cache, scratch, tables) and whether that fits.\n"
-           "The file is fully validated first; a damaged file is reported in one sentence.\n\n"
-           "options:\n"
-           "  -m, --model FILE   the GGUF file to describe\n"
-           "  --ctx N            context size for the memory estimate (default 4096, as run and chat)\n"
-           "  --mem-budget SIZE  judge against this much memory (e.g. 8G, 512M) instead of what the machine can give\n"
-           "  -t N               threads for the estimate (default: physical cores)\n"
-           "  --json             print one JSON object instead of text (for scripts)\n"
-           "  -h, --help         this help\n\n"
-           "exit status: 0 ok (even when the model does not fit: this is a report), 1 the file cannot be\n"
-           "read or is corrupt, 2 bad usage\n");
-}
-
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
     bool json = false;
     long n_ctx = 4096, n_threads = 0;
     size_t mem_budget = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help();
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "localseek info: %s needs a file name\n", a);
-                usage(stderr);
-                return 2;
-            }
-            path = argv[++i];
-        } else if (strncmp(a, "--model=", 8) == 0) {
-            path = a + 8;
-        } else if (!strcmp(a, "--ctx") || !strcmp(a, "--mem-budget") || !strcmp(a, "-t")) {
-            const char *v = cli_value("info", argc, argv, &i);
-            bool ok = v != NULL;
-            if (ok && !strcmp(a, "--ctx"))
-                ok = cli_int("info", a, v, 16, 1 << 24, &n_ctx);
-            else if (ok && !strcmp(a, "-t"))
-                ok = cli_int("info", a, v, 1, 1024, &n_threads);
-            else if (ok)
-                ok = cli_size("info", a, v, &mem_budget);
-            if (!ok)
-                return 2;
-        } else {
-            fprintf(stderr, "localseek info: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!path || !*path) {
-        fprintf(stderr, "localseek info: no model file given (-m FILE)\n");
-        usage(stderr);
-        return 2;
-    }
+    opt_def defs[] = {
+        opt_model(&path),
+        opt_ctx(&n_ctx, 16),
+        opt_mem_budget(&mem_budget),
+        opt_threads(&n_threads),
+        opt_json(&json),
+    };
+    /* The same options as run and chat, but here they feed an estimate. */
+    defs[0].help = "the GGUF file to describe";
+    defs[1].help = "context size for the memory estimate, as run and chat use it";
+    defs[2].help = "judge against this much memory, e.g. 8G or 512M";
+    defs[3].help = "threads for the estimate";
+    const opt_spec spec = {
+        .cmd = "info",
+        .usage = "localseek info -m FILE [--ctx N] [--mem-budget SIZE] [-t N] [--json]",
+        .intro = "Describes a GGUF model file: architecture and hyper-parameters, parameter count,\n"
+                 "tensor types and their sizes, tokenizer, chat template, and whether localseek can run it;\n"
+                 "then the memory a run needs (weights, KV cache, scratch, tables) and whether that fits.\n"
+                 "The file is fully validated first; a damaged file is reported in one sentence.\n",
+        .outro = "exit status: 0 ok (even when the model does not fit: this is a report), 1 the file cannot be\n"
+                 "read or is corrupt, 2 bad usage\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
+    if (!*path)
+        return opt_usage_error(&spec, "-m needs a file name, not ''");
 
     gguf_file *f;
     if (gguf_open(path, &f) != LS_OK) {
@@ -632,7 +600,7 @@ int cmd_info(int argc, char **argv)
         print_json(stdout, &r);
     else
         print_human(stdout, &r);
-    int rc = 0;
+    rc = 0;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "localseek info: cannot write the report to standard output\n");
         rc = 1;

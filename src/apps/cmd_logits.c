@@ -18,22 +18,12 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 #include "base/platform.h"
 #include "generate/engine.h"
 #include "generate/generation.h"
 #include "tokenizer/tokenizer.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: localseek logits -m MODEL --prompts FILE [--top K] [--greedy N] [-t N] [--tokens]\n"
-                 "  --prompts FILE  one prompt per line (\\n in a line is a newline)\n"
-                 "  --top K         scores listed per prompt position (default 20)\n"
-                 "  --greedy N      continue each prompt N tokens, always taking the best (default 16)\n"
-                 "  --tokens        lines hold token ids separated by spaces instead of text\n"
-                 "  --act-bits 8    round activations to one 8-bit level, as llama.cpp does (default 16)\n"
-                 CLI_MEM_BUDGET_HELP);
-}
 
 /* Prints a JSON string (cJSON escapes it). */
 static void print_json_string(const char *s)
@@ -107,57 +97,43 @@ static void print_greedy_step(void *ctx, int32_t id, const float *logits)
 
 int cmd_logits(int argc, char **argv)
 {
-    const char *model_path = NULL, *prompts_path = NULL;
-    long top = 20, n_greedy = 16, n_threads = 0, act_bits = 16;
+    const char *model_path = NULL, *prompts_path = NULL, *act_bits_name = "16";
+    long top = 20, n_greedy = 16, n_threads = 0;
     bool ids_mode = false;
     size_t mem_budget = 0; /* 0: what the machine can give */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--tokens")) {
-            ids_mode = true;
-            continue;
-        }
-        if (!(v = cli_value("logits", argc, argv, &i)))
-            return 2;
-        bool ok = true;
-        if (!strcmp(a, "-m"))
-            model_path = v;
-        else if (!strcmp(a, "--prompts"))
-            prompts_path = v;
-        else if (!strcmp(a, "--top"))
-            ok = cli_int("logits", a, v, 1, 1000, &top);
-        else if (!strcmp(a, "--greedy"))
-            ok = cli_int("logits", a, v, 0, 100000, &n_greedy);
-        else if (!strcmp(a, "-t"))
-            ok = cli_int("logits", a, v, 1, 1024, &n_threads);
-        else if (!strcmp(a, "--act-bits"))
-            ok = cli_int("logits", a, v, 8, 16, &act_bits) && (act_bits == 8 || act_bits == 16);
-        else if (!strcmp(a, "--mem-budget"))
-            ok = cli_size("logits", a, v, &mem_budget);
-        else {
-            fprintf(stderr, "localseek logits: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok)
-            return 2;
-    }
-    if (!model_path || !prompts_path) {
-        fprintf(stderr, "localseek logits: -m MODEL and --prompts FILE are required\n");
-        usage(stderr);
-        return 2;
-    }
+    const opt_def defs[] = {
+        opt_model(&model_path),
+        { .kind = OPT_STRING, .name = "--prompts", .value_name = "FILE", .str = &prompts_path, .required = true,
+          .help = "one prompt per line (\\n in a line is a newline)" },
+        { .kind = OPT_INT, .name = "--top", .value_name = "K", .i = &top, .lo = 1, .hi = 1000,
+          .help = "scores listed per prompt position", .dflt = "20" },
+        { .kind = OPT_INT, .name = "--greedy", .value_name = "N", .i = &n_greedy, .lo = 0, .hi = 100000,
+          .help = "continue each prompt N tokens, always taking the best", .dflt = "16" },
+        { .kind = OPT_FLAG, .name = "--tokens", .flag = &ids_mode,
+          .help = "lines hold token ids separated by spaces instead of text" },
+        opt_threads(&n_threads),
+        opt_act_bits(&act_bits_name),
+        opt_mem_budget(&mem_budget),
+    };
+    const opt_spec spec = {
+        .cmd = "logits",
+        .usage = "localseek logits -m MODEL --prompts FILE [--top K] [--greedy N] [-t N] [--tokens]",
+        .intro = "Prints the model's next-token scores for every prompt position and a greedy continuation,\n"
+                 "as one JSON object in the schema of the reference files (shared/golden/README.md).\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
+    const long act_bits = strtol(act_bits_name, NULL, 10);
     FILE *pf = fopen(prompts_path, "r");
     if (!pf) {
         fprintf(stderr, "localseek logits: cannot open prompts file %s\n", prompts_path);
         return 1;
     }
 
-    int rc = 1;
+    rc = 1;
     engine *e = NULL;
     kv_cache *kv = NULL;
     gen *greedy = NULL;

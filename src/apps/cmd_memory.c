@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/memory_view.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 
 /* ======================================================================== */
@@ -130,46 +130,33 @@ typedef struct {
     long n, session;
 } mem_opts;
 
-/* Shared option loop: --db, --json, -n and (history only) --session. */
-static int parse(const char *cmd, int argc, char **argv, bool with_session, bool with_n, const char *usage,
-                 mem_opts *o)
+/* The three commands' options: --db and --json in all, -n where `n_help`
+ * says what N counts, --session in history only. Returns opt_parse()'s answer. */
+static int parse(const char *cmd, int argc, char **argv, bool with_session, const char *n_help, const char *usage,
+                 const char *intro, mem_opts *o)
 {
     *o = (mem_opts){ 0 };
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            o->json = true;
-            continue;
-        }
-        bool known = !strcmp(a, "--db") || (with_n && !strcmp(a, "-n")) || (with_session && !strcmp(a, "--session"));
-        if (!known) {
-            fprintf(stderr, "localseek %s: unknown option '%s'\n%s", cmd, a, usage);
-            return 2;
-        }
-        if (!(v = cli_value(cmd, argc, argv, &i)))
-            return 2;
-        if (!strcmp(a, "--db"))
-            o->db = v;
-        else if (!strcmp(a, "-n") && !cli_int(cmd, a, v, 1, 1L << 30, &o->n))
-            return 2;
-        else if (!strcmp(a, "--session") && !cli_int(cmd, a, v, 1, LONG_MAX, &o->session))
-            return 2;
-    }
-    return -1;
+    opt_def defs[4];
+    size_t n = 0;
+    if (with_session)
+        defs[n++] = (opt_def){ .kind = OPT_INT, .name = "--session", .value_name = "S", .i = &o->session, .lo = 1,
+                               .hi = LONG_MAX, .help = "the session to show", .dflt = "the most recently active" };
+    if (n_help)
+        defs[n++] = (opt_def){ .kind = OPT_INT, .name = "-n", .value_name = "N", .i = &o->n, .lo = 1,
+                               .hi = 1L << 30, .help = n_help, .dflt = "all" };
+    defs[n++] = opt_json(&o->json);
+    defs[n++] = opt_db(&o->db);
+    const opt_spec spec = { .cmd = cmd, .usage = usage, .intro = intro, .defs = defs, .n_defs = n };
+    return opt_parse(&spec, argc, argv);
 }
 
 int cmd_history(int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: localseek history [--session S] [-n N] [--json] [--db PATH]\n"
-        "  the messages of session S (default: the most recently active one), the last N of them\n";
     mem_opts o;
-    int rc = parse("history", argc, argv, true, true, usage, &o);
-    if (rc >= 0)
+    int rc = parse("history", argc, argv, true, "only the last N messages",
+                   "localseek history [--session S] [-n N] [--json] [--db PATH]",
+                   "The messages of a stored conversation, oldest first.\n", &o);
+    if (rc != OPT_GO_ON)
         return rc;
     mem_store *s = view_open_store("history", o.db);
     if (!s)
@@ -208,11 +195,11 @@ int cmd_history(int argc, char **argv)
 
 int cmd_sessions(int argc, char **argv)
 {
-    static const char usage[] = "usage: localseek sessions [-n N] [--json] [--db PATH]\n"
-                                "  the stored conversations, most recently active first\n";
     mem_opts o;
-    int rc = parse("sessions", argc, argv, false, true, usage, &o);
-    if (rc >= 0)
+    int rc = parse("sessions", argc, argv, false, "only the N most recently active",
+                   "localseek sessions [-n N] [--json] [--db PATH]",
+                   "The stored conversations, most recently active first.\n", &o);
+    if (rc != OPT_GO_ON)
         return rc;
     mem_store *s = view_open_store("sessions", o.db);
     if (!s)
@@ -232,12 +219,10 @@ int cmd_sessions(int argc, char **argv)
 
 int cmd_stats(int argc, char **argv)
 {
-    static const char usage[] = "usage: localseek stats [--json] [--db PATH]\n"
-                                "  per model: requests, cache hits, p50/p95 of latency, time to first token and "
-                                "tokens/s\n";
     mem_opts o;
-    int rc = parse("stats", argc, argv, false, false, usage, &o);
-    if (rc >= 0)
+    int rc = parse("stats", argc, argv, false, NULL, "localseek stats [--json] [--db PATH]",
+                   "Per model: requests, cache hits, p50/p95 of latency, time to first token and tokens/s.\n", &o);
+    if (rc != OPT_GO_ON)
         return rc;
     mem_store *s = view_open_store("stats", o.db);
     if (!s)

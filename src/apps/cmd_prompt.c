@@ -24,34 +24,12 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 #include "base/platform.h"
 #include "generate/template.h"
 #include "gguf/gguf.h"
 #include "tokenizer/tokenizer.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: localseek prompt -m MODEL --messages FILE.json [--no-generation-prompt] [--tokens]\n"
-            "                        [--chat-template NAME]\n"
-            "\n"
-            "Prints the prompt MODEL reads for a conversation, byte for byte (no newline added).\n"
-            "\n"
-            "  -m MODEL                a GGUF file with a tokenizer (a model or a vocab-only file)\n"
-            "  --messages FILE.json    the conversation: [{\"role\": \"user\", \"content\": \"Hi\"}, ...];\n"
-            "                          roles system, user, assistant (tool messages are not supported)\n"
-            "  --no-generation-prompt  stop after the last message (default: end with the opening of\n"
-            "                          the assistant's turn, where the model starts writing)\n"
-            "  --tokens                print the token ids instead (one line): template markers become\n"
-            "                          special tokens, message text never does; BOS added once if the\n"
-            "                          model wants it\n"
-            "  --chat-template NAME    render as this family instead of the model's own template: ");
-    cli_print_template_names(out);
-    fprintf(out, "\n"
-                 "                          (a model with no template, or one not recognised, is rendered\n"
-                 "                          as chatml with a warning)\n");
-}
 
 /* ======================================================================== */
 /* Reading the messages                                                      */
@@ -125,39 +103,41 @@ static char *token_text(const tok_tokenizer *tok, int32_t id)
 int cmd_prompt(int argc, char **argv)
 {
     const char *model = NULL, *messages = NULL, *template_name = NULL;
-    bool generation_prompt = true, tokens = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "-m") && has_val) {
-            model = argv[++i];
-        } else if (!strcmp(a, "--messages") && has_val) {
-            messages = argv[++i];
-        } else if (!strcmp(a, "--chat-template") && has_val) {
-            template_name = argv[++i];
-        } else if (!strcmp(a, "--no-generation-prompt")) {
-            generation_prompt = false;
-        } else if (!strcmp(a, "--tokens")) {
-            tokens = true;
-        } else {
-            fprintf(stderr, "localseek prompt: unknown or incomplete option '%s'\n\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!model || !messages) {
-        fprintf(stderr, "localseek prompt: give -m MODEL and --messages FILE.json\n\n");
-        usage(stderr);
-        return 2;
-    }
+    bool no_generation_prompt = false, tokens = false;
+    const opt_def defs[] = {
+        { .kind = OPT_STRING, .name = "-m", .alias = "--model", .value_name = "FILE", .str = &model,
+          .required = true, .help = "a GGUF file with a tokenizer (a model or a vocab-only file)" },
+        { .kind = OPT_STRING, .name = "--messages", .value_name = "FILE.json", .str = &messages, .required = true,
+          .help = "the conversation: [{\"role\": \"user\", \"content\": \"Hi\"}, ...]; "
+                  "roles system, user, assistant (tool messages are not supported)" },
+        { .kind = OPT_FLAG, .name = "--no-generation-prompt", .flag = &no_generation_prompt,
+          .help = "stop after the last message (default: end with the opening of "
+                  "the assistant's turn, where the model starts writing)" },
+        { .kind = OPT_FLAG, .name = "--tokens", .flag = &tokens,
+          .help = "print the token ids instead (one line): template markers become "
+                  "special tokens, message text never does; BOS added once if the "
+                  "model wants it" },
+        opt_chat_template(&template_name),
+    };
+    const opt_spec spec = {
+        .cmd = "prompt",
+        .usage = "localseek prompt -m MODEL --messages FILE.json [--no-generation-prompt] [--tokens]\n"
+                 "                        [--chat-template NAME]",
+        .intro = "Prints the prompt MODEL reads for a conversation, byte for byte (no newline added).\n",
+        .outro = "A model with no chat template, or one localseek does not recognise, is rendered as chatml\n"
+                 "with a warning on stderr; --chat-template NAME chooses the family instead.\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
+    const bool generation_prompt = !no_generation_prompt;
     tpl_family forced = TPL_UNKNOWN;
     if (template_name && !cli_chat_template("prompt", template_name, &forced))
         return 2;
 
-    int rc = 1;
+    rc = 1;
     cJSON *root = NULL;
     tpl_message *msgs = NULL;
     size_t n_msgs = 0;

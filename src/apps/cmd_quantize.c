@@ -7,32 +7,23 @@
  * input processed, and every tensor that had to fall back to another type.
  * Exit status: 0 ok, 1 error (one sentence on stderr), 2 bad usage.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "apps/commands.h"
+#include "apps/options.h"
 #include "base/platform.h"
 #include "base/status.h"
 #include "tensor/dtype.h"
 #include "tensor/qmodel.h"
 
-static void usage(FILE *out)
+/* The TYPE list comes from the presets (tensor/qmodel.h), so it is printed, not written. */
+static void print_types(FILE *out)
 {
-    fprintf(out,
-            "usage: localseek quantize [-t N] [-v] [--ref] IN.gguf OUT.gguf TYPE\n"
-            "\n"
-            "Converts a GGUF model to another numeric format.\n"
-            "TYPE (any case): %s\n"
-            "  Q4_K_M is the usual choice for a laptop: about 4.9 bits per weight.\n"
-            "\n"
-            "options:\n"
-            "  -t N     threads (default: the number of physical cores)\n"
-            "  -v       list every tensor with its shape and types\n"
-            "  --ref    plain rounding as llama.cpp's reference quantizer does it\n"
-            "           (files byte-comparable with llama.cpp's; slightly less accurate)\n",
+    fprintf(out, "\nTYPE (any case): %s\n"
+                 "  Q4_K_M is the usual choice for a laptop: about 4.9 bits per weight.\n",
             qmodel_preset_names());
 }
 
@@ -126,72 +117,53 @@ static void summary(const char *in, const char *out, const qmodel_preset *preset
 
 int cmd_quantize(int argc, char **argv)
 {
-    int n_threads = 0;
+    long n_threads = 0;
     bool verbose = false, ref = false;
-    const char *pos[3];
-    int n_pos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "-t") == 0 || strcmp(a, "--threads") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "localseek quantize: %s needs a number\n\n", a);
-                usage(stderr);
-                return 2;
-            }
-            char *end;
-            errno = 0;
-            long v = strtol(argv[++i], &end, 10);
-            if (errno || *end || v < 1 || v > 1024) {
-                fprintf(stderr, "localseek quantize: thread count '%s' is not a number from 1 to 1024\n\n", argv[i]);
-                usage(stderr);
-                return 2;
-            }
-            n_threads = (int)v;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            verbose = true;
-        } else if (strcmp(a, "--ref") == 0) {
-            ref = true;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "localseek quantize: unknown option '%s'\n\n", a);
-            usage(stderr);
-            return 2;
-        } else if (n_pos < 3) {
-            pos[n_pos++] = a;
-        } else {
-            fprintf(stderr, "localseek quantize: too many arguments ('%s')\n\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (n_pos != 3) {
-        fprintf(stderr, "localseek quantize: expected IN.gguf OUT.gguf TYPE\n\n");
-        usage(stderr);
-        return 2;
-    }
-    const qmodel_preset *preset = qmodel_preset_find(pos[2]);
-    if (!preset) {
-        fprintf(stderr, "localseek quantize: unknown type '%s' (expected one of %s)\n\n", pos[2],
-                qmodel_preset_names());
-        usage(stderr);
-        return 2;
-    }
+    const char *in = NULL, *out = NULL, *type = NULL;
+    const opt_def defs[] = {
+        { .kind = OPT_SECTION, .help = "arguments:" },
+        { .kind = OPT_POSITIONAL, .value_name = "IN.gguf", .str = &in, .required = true,
+          .help = "the model to convert" },
+        { .kind = OPT_POSITIONAL, .value_name = "OUT.gguf", .str = &out, .required = true,
+          .help = "the file to write (replaced only once it is complete)" },
+        { .kind = OPT_POSITIONAL, .value_name = "TYPE", .str = &type, .required = true,
+          .help = "the numeric format, one of those listed below" },
+        { .kind = OPT_SECTION, .help = "options:" },
+        opt_threads(&n_threads),
+        { .kind = OPT_FLAG, .name = "-v", .alias = "--verbose", .flag = &verbose,
+          .help = "list every tensor with its shape and types" },
+        { .kind = OPT_FLAG, .name = "--ref", .flag = &ref,
+          .help = "plain rounding as llama.cpp's reference quantizer does it "
+                  "(files byte-comparable with llama.cpp's; slightly less accurate)" },
+    };
+    const opt_spec spec = {
+        .cmd = "quantize",
+        .usage = "localseek quantize [-t N] [-v] [--ref] IN.gguf OUT.gguf TYPE",
+        .intro = "Converts a GGUF model to another numeric format.\n",
+        .more_help = print_types,
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
+    const qmodel_preset *preset = qmodel_preset_find(type);
+    if (!preset)
+        return opt_usage_error(&spec, "unknown type '%s' (expected one of %s)", type, qmodel_preset_names());
     if (n_threads == 0)
         n_threads = plat_physical_cores();
 
     progress_state ps = { verbose, isatty(STDERR_FILENO) != 0, -1 };
-    qmodel_params params = { n_threads, ref, on_progress, &ps };
+    qmodel_params params = { (int)n_threads, ref, on_progress, &ps };
     qmodel_stats st;
-    ls_status s = qmodel_quantize(pos[0], pos[1], preset, &params, &st);
+    ls_status s = qmodel_quantize(in, out, preset, &params, &st);
     if (s != LS_OK) {
         if (ps.tty)
             fputc('\n', stderr);
         fprintf(stderr, "localseek quantize: %s\n", ls_error_msg());
         return 1;
     }
-    summary(pos[0], pos[1], preset, &st, n_threads);
+    summary(in, out, preset, &st, (int)n_threads);
     qmodel_stats_free(&st);
     return 0;
 }

@@ -28,6 +28,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
@@ -36,25 +37,6 @@
 #include "generate/generation.h"
 #include "generate/template.h"
 #include "tokenizer/tokenizer.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: localseek run -m MODEL -p TEXT [options]\n"
-            "  -m FILE          GGUF model\n"
-            "  -p TEXT          the text to continue\n"
-            "  -n N             tokens to generate (default 256)\n"
-            "  --temp T         temperature; 0 = always the most likely token (default 0.8)\n"
-            "  --top-k K --top-p P --min-p P   sampling filters (defaults 40, 0.95, 0.05)\n"
-            "  --seed S         random seed (default 42): same seed, same text\n"
-            "  --ctx N          context size in tokens (default 4096)\n"
-            "  -t N             threads (default: physical cores)\n"
-            "  --timeout SECONDS  stop generating after this long (from the start of the prompt), keeping the text\n"
-            CLI_MEM_BUDGET_HELP
-            "  --raw            continue the text as it is, without the model's chat template\n"
-            "  --chat-template NAME  deepseek-r1, chatml, qwen2.5, qwen3, llama3 or llama3.0 (default: the model's)\n"
-            "  --parse-special  let the text contain special tokens such as <|im_end|>\n");
-}
 
 /* The reply as it streams: thoughts and answer alike (`chat` is the command
  * that sets them apart), a blank line where the thoughts end. */
@@ -84,71 +66,48 @@ static const char *stop_reason(gen_stop s)
 int cmd_run(int argc, char **argv)
 {
     const char *model_path = NULL, *prompt = NULL, *template_name = NULL;
-    bool raw = false;
+    bool raw = false, parse_special = false;
     long n_gen = 256, n_ctx = 4096, n_threads = 0, seed = 42, top_k = 40;
     double temp = 0.8, top_p = 0.95, min_p = 0.05, timeout_s = 0;
-    bool parse_special = false;
     size_t mem_budget = 0; /* 0: what the machine can give */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--raw")) {
-            raw = true;
-            continue;
-        } else if (!strcmp(a, "--parse-special")) {
-            parse_special = true;
-            continue;
-        }
-        if (!(v = cli_value("run", argc, argv, &i)))
-            return 2;
-        bool ok = true;
-        if (!strcmp(a, "-m"))
-            model_path = v;
-        else if (!strcmp(a, "-p"))
-            prompt = v;
-        else if (!strcmp(a, "--chat-template"))
-            template_name = v;
-        else if (!strcmp(a, "-n"))
-            ok = cli_int("run", a, v, 0, 1 << 24, &n_gen);
-        else if (!strcmp(a, "--ctx"))
-            ok = cli_int("run", a, v, 16, 1 << 24, &n_ctx);
-        else if (!strcmp(a, "-t"))
-            ok = cli_int("run", a, v, 1, 1024, &n_threads);
-        else if (!strcmp(a, "--mem-budget"))
-            ok = cli_size("run", a, v, &mem_budget);
-        else if (!strcmp(a, "--timeout"))
-            ok = cli_float("run", a, v, 0.001, 1e7, &timeout_s);
-        else if (!strcmp(a, "--seed"))
-            ok = cli_int("run", a, v, 0, 0x7fffffffL, &seed);
-        else if (!strcmp(a, "--top-k"))
-            ok = cli_int("run", a, v, 0, 1 << 24, &top_k);
-        else if (!strcmp(a, "--temp"))
-            ok = cli_float("run", a, v, 0.0, 100.0, &temp);
-        else if (!strcmp(a, "--top-p"))
-            ok = cli_float("run", a, v, 1e-6, 1.0, &top_p);
-        else if (!strcmp(a, "--min-p"))
-            ok = cli_float("run", a, v, 0.0, 0.999, &min_p);
-        else {
-            fprintf(stderr, "localseek run: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok)
-            return 2;
-    }
-    if (!model_path || !prompt) {
-        fprintf(stderr, "localseek run: -m MODEL and -p TEXT are required\n");
-        usage(stderr);
-        return 2;
-    }
+    const opt_def defs[] = {
+        opt_model(&model_path),
+        { .kind = OPT_STRING, .name = "-p", .value_name = "TEXT", .help = "the text to continue", .required = true,
+          .str = &prompt },
+        { .kind = OPT_INT, .name = "-n", .value_name = "N", .help = "tokens to generate", .dflt = "256",
+          .i = &n_gen, .lo = 0, .hi = 1 << 24 },
+        opt_temp(&temp, NULL, "0.8"),
+        opt_top_k(&top_k, NULL, "40"),
+        opt_top_p(&top_p, NULL, "0.95"),
+        opt_min_p(&min_p, NULL, "0.05"),
+        opt_seed(&seed),
+        opt_ctx(&n_ctx, 16),
+        opt_threads(&n_threads),
+        opt_timeout(&timeout_s),
+        opt_mem_budget(&mem_budget),
+        { .kind = OPT_FLAG, .name = "--raw", .flag = &raw,
+          .help = "continue the text as it is, without the model's chat template" },
+        opt_chat_template(&template_name),
+        { .kind = OPT_FLAG, .name = "--parse-special", .flag = &parse_special,
+          .help = "let the text contain special tokens such as <|im_end|>" },
+    };
+    const opt_spec spec = {
+        .cmd = "run",
+        .usage = "localseek run -m MODEL -p TEXT [options]",
+        .intro = "Continues TEXT with the model, streaming the result; a model with a chat template gets TEXT\n"
+                 "as one user message (--raw: as it is). Timing goes to stderr.\n",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
 
     tpl_family family = TPL_UNKNOWN;
     if (template_name && !raw && !cli_chat_template("run", template_name, &family))
         return 2;
 
-    int rc = 1;
+    rc = 1;
     engine *e = NULL;
     gen *g = NULL;
     kv_cache *kv = NULL;

@@ -26,31 +26,11 @@
 #include <string.h>
 
 #include "apps/commands.h"
+#include "apps/options.h"
 #include "base/alloc.h"
 #include "base/platform.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: localseek tokenize -m MODEL (-p TEXT | -f FILE) [--parse-special] [--pieces] [--no-bos] [--escape]\n"
-            "       localseek tokenize -m MODEL --test-file FILE.inp\n"
-            "       localseek tokenize -m MODEL --bench FILE [--seconds S]\n"
-            "\n"
-            "  -m MODEL          a GGUF file with a tokenizer (a model or a vocab-only file)\n"
-            "  -p TEXT           the text to tokenize\n"
-            "  -f FILE           tokenize the contents of FILE\n"
-            "  --parse-special   recognise special-token texts such as <|im_end|> (for template text;\n"
-            "                    without it, they are plain characters)\n"
-            "  --pieces          one token per line: id and the text it stands for\n"
-            "  --no-bos          do not put the BOS token first\n"
-            "  --escape          turn \\n, \\t, \\r, \\\\ in TEXT into newline, tab, CR, backslash\n"
-            "  --test-file FILE  tokenize each string of a llama.cpp .inp file (special tokens matched,\n"
-            "                    no BOS) and print the ids in the .out format\n"
-            "  --bench FILE      measure encoding speed on FILE (MB/s, tokens/s, load time)\n"
-            "  --seconds S       how long --bench runs (default 3)\n");
-}
 
 /* Reads a whole file into a new buffer (caller frees with ls_free). */
 static char *read_file(const char *path, size_t *n_out)
@@ -261,46 +241,45 @@ done:
 int cmd_tokenize(int argc, char **argv)
 {
     const char *model = NULL, *prompt = NULL, *file = NULL, *test_file = NULL, *bench = NULL;
-    int parse_special = 0, pieces = 0, no_bos = 0, escape = 0;
+    bool parse_special = false, pieces = false, no_bos = false, escape = false;
     double seconds = 3;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "-m") && has_val) {
-            model = argv[++i];
-        } else if (!strcmp(a, "-p") && has_val) {
-            prompt = argv[++i];
-        } else if (!strcmp(a, "-f") && has_val) {
-            file = argv[++i];
-        } else if (!strcmp(a, "--test-file") && has_val) {
-            test_file = argv[++i];
-        } else if (!strcmp(a, "--bench") && has_val) {
-            bench = argv[++i];
-        } else if (!strcmp(a, "--seconds") && has_val) {
-            seconds = atof(argv[++i]);
-        } else if (!strcmp(a, "--parse-special")) {
-            parse_special = 1;
-        } else if (!strcmp(a, "--pieces")) {
-            pieces = 1;
-        } else if (!strcmp(a, "--no-bos")) {
-            no_bos = 1;
-        } else if (!strcmp(a, "--escape")) {
-            escape = 1;
-        } else {
-            fprintf(stderr, "localseek tokenize: unknown or incomplete option '%s'\n\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
+    const opt_def defs[] = {
+        { .kind = OPT_STRING, .name = "-m", .alias = "--model", .value_name = "FILE", .str = &model,
+          .required = true, .help = "a GGUF file with a tokenizer (a model or a vocab-only file)" },
+        { .kind = OPT_STRING, .name = "-p", .value_name = "TEXT", .str = &prompt, .help = "the text to tokenize" },
+        { .kind = OPT_STRING, .name = "-f", .value_name = "FILE", .str = &file,
+          .help = "tokenize the contents of FILE" },
+        { .kind = OPT_FLAG, .name = "--parse-special", .flag = &parse_special,
+          .help = "recognise special-token texts such as <|im_end|> (for template text; "
+                  "without it, they are plain characters)" },
+        { .kind = OPT_FLAG, .name = "--pieces", .flag = &pieces,
+          .help = "one token per line: id and the text it stands for" },
+        { .kind = OPT_FLAG, .name = "--no-bos", .flag = &no_bos, .help = "do not put the BOS token first" },
+        { .kind = OPT_FLAG, .name = "--escape", .flag = &escape,
+          .help = "turn \\n, \\t, \\r, \\\\ in TEXT into newline, tab, CR, backslash" },
+        { .kind = OPT_STRING, .name = "--test-file", .value_name = "FILE", .str = &test_file,
+          .help = "tokenize each string of a llama.cpp .inp file (special tokens matched, "
+                  "no BOS) and print the ids in the .out format" },
+        { .kind = OPT_STRING, .name = "--bench", .value_name = "FILE", .str = &bench,
+          .help = "measure encoding speed on FILE (MB/s, tokens/s, load time)" },
+        { .kind = OPT_FLOAT, .name = "--seconds", .value_name = "S", .f = &seconds, .flo = 0.0, .fhi = 1e6,
+          .help = "how long --bench runs", .dflt = "3" },
+    };
+    const opt_spec spec = {
+        .cmd = "tokenize",
+        .usage = "localseek tokenize -m MODEL (-p TEXT | -f FILE) [--parse-special] [--pieces] [--no-bos] "
+                 "[--escape]\n"
+                 "       localseek tokenize -m MODEL --test-file FILE.inp\n"
+                 "       localseek tokenize -m MODEL --bench FILE [--seconds S]",
+        .defs = defs,
+        .n_defs = OPT_COUNT(defs),
+    };
+    int rc = opt_parse(&spec, argc, argv);
+    if (rc != OPT_GO_ON)
+        return rc;
     int n_modes = (prompt != NULL) + (file != NULL) + (test_file != NULL) + (bench != NULL);
-    if (!model || n_modes != 1) {
-        fprintf(stderr, "localseek tokenize: give -m MODEL and exactly one of -p, -f, --test-file, --bench\n\n");
-        usage(stderr);
-        return 2;
-    }
+    if (n_modes != 1)
+        return opt_usage_error(&spec, "give exactly one of -p, -f, --test-file, --bench");
 
     double t0 = plat_now_s();
     tok_tokenizer *tok = NULL;
@@ -309,7 +288,7 @@ int cmd_tokenize(int argc, char **argv)
         return 1;
     }
     double load_s = plat_now_s() - t0;
-    int rc = 0;
+    rc = 0;
     if (test_file) {
         rc = run_test_file(tok, test_file);
     } else if (bench) {

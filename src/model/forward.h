@@ -66,7 +66,7 @@ fwd_params fwd_fill_defaults(const fwd_params *p);
  * one conversation). */
 size_t fwd_memory_bytes(const model *m, const fwd_params *p);
 /* The runner's part from the shape alone, before any model is loaded
- * (orchestrator/guard.c): activations for n_batch tokens, per-thread
+ * (generate/guard.c): activations for n_batch tokens, per-thread
  * attention scores and tiles, and, for n_seq_max > 1, one logits row per
  * sequence. fwd_create() sizes its buffers with this very formula. `p`
  * fields left 0 take the defaults. */
