@@ -20,11 +20,11 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "base/dtype.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "model/arch.h"
 #include "orchestrator/guard.h"
-#include "tensor/dtype.h"
 
 /* ======================================================================== */
 /* What localseek can run                                                    */

@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "apps/commands.h"
+#include "base/dtype.h"
 #include "base/platform.h"
 #include "base/status.h"
-#include "tensor/dtype.h"
 #include "tensor/qmodel.h"
 
 static void usage(FILE *out)
