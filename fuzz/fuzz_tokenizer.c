@@ -30,6 +30,7 @@
 #include "fuzz.h"
 #include "base/alloc.h"
 #include "base/status.h"
+#include "base/utf8.h"
 #include "gguf/gguf.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
@@ -123,12 +124,12 @@ static void fuzz_text(const tok_tokenizer *t, int expect, unsigned flags, const 
     for (size_t i = 0; i <= n; i++) {
         size_t c;
         const char *p = i < n ? tok_stream_push(s, ids[i], &c) : tok_stream_flush(s, &c);
-        FUZZ_ASSERT(tok_utf8_valid_prefix((const uint8_t *)p, c) == c);
+        FUZZ_ASSERT(utf8_valid_prefix((const uint8_t *)p, c) == c);
         FUZZ_ASSERT(na + c <= 3 * nb + 8);
         memcpy(acc + na, p, c);
         na += c;
     }
-    if (tok_utf8_valid_prefix((const uint8_t *)back, nb) == nb)
+    if (utf8_valid_prefix((const uint8_t *)back, nb) == nb)
         FUZZ_ASSERT(na == nb && (nb == 0 || memcmp(acc, back, nb) == 0));
     tok_stream_free(s);
     free(acc);

@@ -119,5 +119,18 @@ int main(void)
     plat_map m;
     CHECK(plat_map_file("/nonexistent/file.gguf", &m) == LS_ERR_NOT_FOUND, "missing file");
     CHECK(strstr(ls_error_msg(), "/nonexistent/file.gguf") != NULL, "message names the file");
+
+    /* machine limits (the cgroup cases, with a fake system root, are in test_guard.c) */
+    plat_mem_limit ml;
+    plat_mem_limit_read("/nonexistent/root", &ml);
+    CHECK(ml.kind == PLAT_MEM_LIMIT_NONE && ml.free_bytes == 0 && !strcmp(ml.name, "unknown"),
+          "unreadable root: no limit (kind %d)", ml.kind);
+    plat_mem_limit_read("", &ml);
+    CHECK(ml.kind != PLAT_MEM_LIMIT_NONE && ml.free_bytes > 0, "a limit is known on Linux (kind %d)", ml.kind);
+    CHECK(ml.mem_available_bytes > 0, "MemAvailable read on Linux");
+    CHECK(!strcmp(ml.name, plat_mem_limit_name(ml.kind)), "named: %s", ml.name);
+    CHECK(!strcmp(plat_mem_limit_name(PLAT_MEM_LIMIT_CGROUP), "the cgroup memory limit") &&
+              !strcmp(plat_mem_limit_name(PLAT_MEM_LIMIT_MEMAVAILABLE), "available memory (MemAvailable)"),
+          "names for messages");
     return check_done();
 }

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "tensor/dtype.h"
+#include "base/dtype.h"
 #include "tensor/quant.h"
 #include "check.h"
 

@@ -2,7 +2,7 @@
  *
  * Needs nothing from ../shared (test_tokenizer_golden.c checks the real
  * vocabularies). Covers:
- *   1. UTF-8 decoding and the Unicode classes; the "inert" shortcut of NFC,
+ *   1. The Unicode classes (UTF-8 decoding itself: test_utf8.c); the "inert" shortcut of NFC,
  *      re-derived for every code point from utf8proc's decompositions; NFC
  *      results against utf8proc's own NFC.
  *   2. The pre-tokenizer on hand-checked cuts (contractions, words with a
@@ -25,6 +25,7 @@
 #include <utf8proc.h>
 
 #include "base/alloc.h"
+#include "base/utf8.h"
 #include "check.h"
 #include "gguf/gguf_write.h"
 #include "tokenizer/pretok.h"
@@ -46,7 +47,7 @@ static size_t byte_char(int b, char out[4])
         if (x == b)
             cp = c;
     }
-    return tok_utf8_encode((uint32_t)cp, (uint8_t *)out);
+    return utf8_encode((uint32_t)cp, (uint8_t *)out);
 }
 
 /* Encodes and compares with the expected ids. */
@@ -184,16 +185,6 @@ static void toy_spm_init(toy_spm *v)
 
 static void test_unicode(void)
 {
-    uint32_t cp;
-    CHECK(tok_utf8_decode((const uint8_t *)"\xc3\xa9", 2, &cp) == 2 && cp == 0xE9, "é decodes");
-    CHECK(tok_utf8_decode((const uint8_t *)"\xf0\x9f\x98\x80", 4, &cp) == 4 && cp == 0x1F600, "emoji decodes");
-    CHECK(tok_utf8_decode((const uint8_t *)"\xc0\xaf", 2, &cp) == 1 && cp == TOK_UTF8_INVALID, "overlong refused");
-    CHECK(tok_utf8_decode((const uint8_t *)"\xed\xa0\x80", 3, &cp) == 1 && cp == TOK_UTF8_INVALID, "surrogate refused");
-    CHECK(tok_utf8_decode((const uint8_t *)"\xf4\x90\x80\x80", 4, &cp) == 1 && cp == TOK_UTF8_INVALID,
-          "above U+10FFFF refused");
-    CHECK(tok_utf8_decode((const uint8_t *)"\xe2\x82", 2, &cp) == 1 && cp == TOK_UTF8_INVALID, "truncated refused");
-    CHECK(tok_utf8_valid_prefix((const uint8_t *)"ab\xc3\xa9\xff", 5) == 4, "valid prefix stops at 0xFF");
-
     CHECK(tok_uni_class('a') & TOK_UNI_L, "a is a letter");
     CHECK(tok_uni_class(0x4E2D) & TOK_UNI_L, "中 is a letter");
     CHECK(tok_uni_class('7') & TOK_UNI_N, "7 is a number");
@@ -224,7 +215,7 @@ static void test_unicode(void)
             /* Decomposes (Hangul syllables do, algorithmically): then NFC
              * must rebuild exactly this character. */
             uint8_t one[5] = { 0 };
-            tok_utf8_encode((uint32_t)c, one);
+            utf8_encode((uint32_t)c, one);
             utf8proc_uint8_t *nfc = utf8proc_NFC(one);
             if (!nfc || strcmp((char *)nfc, (char *)one) != 0) {
                 if (n_bad++ < 5)

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/utf8.h"
 #include "check.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
@@ -246,7 +247,7 @@ static void check_logits_file(const char *json_name)
 
 static int is_valid_utf8(const char *s, size_t n)
 {
-    return tok_utf8_valid_prefix((const uint8_t *)s, n) == n;
+    return utf8_valid_prefix((const uint8_t *)s, n) == n;
 }
 
 static void check_round_trips(const tok_tokenizer *t, int nfc)

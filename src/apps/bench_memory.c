@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "apps/bench_memory.h"
@@ -168,7 +167,7 @@ int bench_memory_main(int argc, char **argv)
     mem_message_count(s, &n_stored);
     if (n_stored == 0) { /* a new file (ours, or an empty one named with --db): fill it */
         /* A benchmark file: no need to survive power loss while filling. */
-        sqlite3_exec(mem_db(s), "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+        mem_set_durable(s, false);
         if (fill(s, &g, n_messages)) {
             fprintf(stderr, "localseek bench: %s\n", ls_error_msg());
             goto done;

@@ -38,10 +38,8 @@
 #include "base/log.h"
 #include "base/platform.h"
 #include "generate/chat.h"
-#include "model/model.h"
+#include "generate/engine.h"
 #include "orchestrator/conversation.h"
-#include "generate/guard.h"
-#include "tokenizer/tokenizer.h"
 
 static const char help_text[] =
     "  /help                 this list\n"

@@ -20,11 +20,12 @@
 
 #include "apps/commands.h"
 #include "apps/options.h"
+#include "base/dtype.h"
 #include "base/status.h"
+#include "base/utf8.h"
+#include "generate/guard.h"
 #include "gguf/gguf.h"
 #include "model/arch.h"
-#include "generate/guard.h"
-#include "tensor/dtype.h"
 
 /* ======================================================================== */
 /* What localseek can run                                                    */
@@ -232,33 +233,12 @@ static void fmt_float(char *buf, size_t n, float x)
     }
 }
 
-
-/* Length of the valid UTF-8 sequence at p (n bytes available), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+/* Length of the well-formed UTF-8 character at p (n >= 1 bytes available), or 0 if invalid. */
+static size_t char_len(const unsigned char *p, size_t n)
 {
-    unsigned char c = p[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0) lo = 0xa0;       /* no overlong forms */
-        if (c == 0xed) hi = 0x9f;       /* no surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;       /* nothing above U+10FFFF */
-    } else
-        return 0;
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return len;
+    uint32_t cp;
+    size_t len = utf8_decode(p, n, &cp);
+    return cp == UTF8_INVALID ? 0 : len;
 }
 
 /* File strings for a terminal: control bytes and invalid UTF-8 become '?',
@@ -268,7 +248,7 @@ static void print_plain(FILE *out, gguf_str s, size_t max)
     const unsigned char *p = (const unsigned char *)s.ptr;
     size_t n = s.len < max ? (size_t)s.len : max;
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_len(p + i, (size_t)s.len - i);
+        size_t len = char_len(p + i, (size_t)s.len - i);
         if (len == 0 || p[i] < 0x20 || p[i] == 0x7f) {
             fputc('?', out);
             i++;
@@ -301,7 +281,7 @@ static void json_str(FILE *out, const char *s, size_t n)
         } else if (c < 0x20 || c == 0x7f) {
             fprintf(out, "\\u%04x", c), i++;
         } else {
-            size_t len = utf8_len(p + i, n - i);
+            size_t len = char_len(p + i, n - i);
             if (len == 0) {
                 fputs("\\ufffd", out);
                 i++;

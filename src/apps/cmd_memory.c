@@ -7,10 +7,9 @@
  *   stats [--json] [--db PATH]                           per model: requests, cache
  *           hits, p50/p95 of total time, time to first token and tokens/s
  *
- * JSON is written with cJSON (escaping done right once). Exit status: 0 ok,
+ * The printing (tables and JSON) is memory_view.c's. Exit status: 0 ok,
  * 1 the file cannot be read or the session does not exist, 2 bad usage.
  */
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,104 +20,6 @@
 #include "apps/memory_view.h"
 #include "apps/options.h"
 #include "base/alloc.h"
-
-/* ======================================================================== */
-/* Shared printers                                                           */
-/* ======================================================================== */
-
-mem_store *view_open_store(const char *cmd, const char *db_path)
-{
-    char path[4096];
-    if (!db_path) {
-        if (mem_default_path(path, sizeof path)) {
-            fprintf(stderr, "localseek %s: %s\n", cmd, ls_error_msg());
-            return NULL;
-        }
-        db_path = path;
-    }
-    mem_store *s;
-    if (mem_open(db_path, &s)) {
-        fprintf(stderr, "localseek %s: %s\n", cmd, ls_error_msg());
-        return NULL;
-    }
-    return s;
-}
-
-/* Prints a JSON value and frees it; "null" if building it ran out of memory. */
-static void print_json(FILE *out, cJSON *j)
-{
-    char *text = j ? cJSON_Print(j) : NULL;
-    fprintf(out, "%s\n", text ? text : "null");
-    free(text);
-    cJSON_Delete(j);
-}
-
-void view_messages(FILE *out, const mem_message *msgs, size_t n, bool json, bool color)
-{
-    if (json) {
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; arr && i < n; i++) {
-            const mem_message *m = &msgs[i];
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "id", (double)m->id);
-            cJSON_AddNumberToObject(o, "session", (double)m->session_id);
-            cJSON_AddStringToObject(o, "role", m->role);
-            cJSON_AddStringToObject(o, "content", m->content);
-            cJSON_AddStringToObject(o, "thinking", m->thinking);
-            cJSON_AddNumberToObject(o, "n_tokens", m->n_tokens);
-            cJSON_AddNumberToObject(o, "n_thinking_tokens", m->n_thinking_tokens);
-            cJSON_AddStringToObject(o, "model", m->model);
-            cJSON_AddBoolToObject(o, "interrupted", m->interrupted);
-            cJSON_AddBoolToObject(o, "cached", m->cached);
-            cJSON_AddStringToObject(o, "created_at", m->created_at);
-            cJSON_AddItemToArray(arr, o);
-        }
-        print_json(out, arr);
-        return;
-    }
-    const char *dim = color ? "\033[2m" : "", *reset = color ? "\033[0m" : "";
-    for (size_t i = 0; i < n; i++) {
-        const mem_message *m = &msgs[i];
-        bool user = strcmp(m->role, "user") == 0;
-        fprintf(out, "%s[%s] #%" PRId64 " %s%s%s\n", dim, m->created_at, m->id, user ? "you" : "assistant",
-                user ? "" : (m->cached ? " (from the cache)" : ""), reset);
-        if (!user && *m->thinking)
-            fprintf(out, "%s(thought for %d tokens)%s\n", dim, m->n_thinking_tokens, reset);
-        fprintf(out, "%s\n", m->content);
-        if (m->interrupted)
-            fprintf(out, "%s(answer cut short)%s\n", dim, reset);
-        fputc('\n', out);
-    }
-}
-
-void view_sessions(FILE *out, const mem_session *list, size_t n, int64_t current, bool json)
-{
-    if (json) {
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; arr && i < n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "id", (double)list[i].id);
-            cJSON_AddStringToObject(o, "title", list[i].title);
-            cJSON_AddStringToObject(o, "model", list[i].model);
-            cJSON_AddStringToObject(o, "created_at", list[i].created_at);
-            cJSON_AddStringToObject(o, "updated_at", list[i].updated_at);
-            cJSON_AddNumberToObject(o, "n_messages", list[i].n_messages);
-            cJSON_AddItemToArray(arr, o);
-        }
-        print_json(out, arr);
-        return;
-    }
-    if (n == 0) {
-        fputs("no sessions yet\n", out);
-        return;
-    }
-    fprintf(out, "  %-6s %-19s %8s  %-28s %s\n", "id", "last activity", "messages", "model", "title");
-    for (size_t i = 0; i < n; i++) {
-        const mem_session *x = &list[i];
-        fprintf(out, "%c %-6" PRId64 " %-19s %8d  %-28.28s %s\n", x->id == current ? '*' : ' ', x->id, x->updated_at,
-                x->n_messages, x->model, x->title);
-    }
-}
 
 /* ======================================================================== */
 /* The commands                                                              */
@@ -234,37 +135,7 @@ int cmd_stats(int argc, char **argv)
         mem_close(s);
         return 1;
     }
-    if (o.json) {
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; arr && i < n; i++) {
-            const mem_model_stats *m = &list[i];
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "model", m->model);
-            cJSON_AddNumberToObject(j, "requests", m->n_requests);
-            cJSON_AddNumberToObject(j, "cache_hits", m->n_cache_hits);
-            cJSON_AddNumberToObject(j, "generated", m->n_generated);
-            cJSON_AddNumberToObject(j, "total_p50_s", m->total_p50_s);
-            cJSON_AddNumberToObject(j, "total_p95_s", m->total_p95_s);
-            cJSON_AddNumberToObject(j, "ttft_p50_s", m->ttft_p50_s);
-            cJSON_AddNumberToObject(j, "ttft_p95_s", m->ttft_p95_s);
-            cJSON_AddNumberToObject(j, "tokens_per_s_p50", m->tps_p50);
-            cJSON_AddNumberToObject(j, "tokens_per_s_p95", m->tps_p95);
-            cJSON_AddItemToArray(arr, j);
-        }
-        print_json(stdout, arr);
-    } else if (n == 0) {
-        puts("no requests recorded yet");
-    } else {
-        printf("%-28s %8s %6s  %-17s %-17s %-15s\n", "model", "requests", "cached", "latency p50/p95",
-               "1st token p50/p95", "tok/s p50/p95");
-        for (size_t i = 0; i < n; i++) {
-            const mem_model_stats *m = &list[i];
-            printf("%-28.28s %8d %6d  %6.2f / %6.2f s  %6.2f / %6.2f s  %6.1f / %6.1f\n", m->model, m->n_requests,
-                   m->n_cache_hits, m->total_p50_s, m->total_p95_s, m->ttft_p50_s, m->ttft_p95_s, m->tps_p50,
-                   m->tps_p95);
-        }
-        puts("(p95 of tokens/s is the 95th percentile of the speeds: the faster end)");
-    }
+    view_stats(stdout, list, n, o.json);
     mem_stats_free(list, n);
     mem_close(s);
     return 0;

@@ -14,9 +14,9 @@
 
 #include "apps/commands.h"
 #include "apps/options.h"
+#include "base/dtype.h"
 #include "base/platform.h"
 #include "base/status.h"
-#include "tensor/dtype.h"
 #include "tensor/qmodel.h"
 
 /* The TYPE list comes from the presets (tensor/qmodel.h), so it is printed, not written. */

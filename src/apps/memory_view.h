@@ -5,7 +5,7 @@
  * wherever it is shown. Also the one way commands open the memory file
  * (--db PATH or the default place), with the error said once.
  *
- * Called by: cmd_memory.c, cmd_chat.c.
+ * Implemented in memory_view.c. Called by: cmd_memory.c, cmd_chat.c.
  */
 #ifndef LS_MEMORY_VIEW_H
 #define LS_MEMORY_VIEW_H
@@ -24,5 +24,8 @@ mem_store *view_open_store(const char *cmd, const char *db_path);
 void view_messages(FILE *out, const mem_message *msgs, size_t n, bool json, bool color);
 /* Sessions as a table (id, last activity, messages, model, title) or JSON. */
 void view_sessions(FILE *out, const mem_session *list, size_t n, int64_t current, bool json);
+/* Per-model statistics as a table (requests, cache hits, p50/p95 of latency,
+ * time to first token, tokens/s) or JSON. */
+void view_stats(FILE *out, const mem_model_stats *list, size_t n, bool json);
 
 #endif

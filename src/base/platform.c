@@ -1,12 +1,17 @@
 /* platform.c — Linux implementations: mmap, clock_gettime, sysfs topology,
- * /proc/self/status and /proc/meminfo. */
+ * /proc/self/status, and the memory limits (/proc/meminfo, /proc/self/cgroup
+ * and the cgroup folders under /sys/fs/cgroup, all read through a system
+ * root so that tests can fake them). */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_SET */
 #include "base/platform.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -158,7 +163,174 @@ size_t plat_rss_quick_bytes(void)
     return (size_t)rss_pages * (size_t)(page > 0 ? page : 4096);
 }
 
-size_t plat_mem_available_bytes(void)
+/* ======================================================================== */
+/* Machine limits                                                            */
+/* ======================================================================== */
+
+const char *plat_mem_limit_name(plat_mem_limit_kind kind)
 {
-    return proc_kb_field("/proc/meminfo", "MemAvailable");
+    switch (kind) {
+    case PLAT_MEM_LIMIT_MEMAVAILABLE: return "available memory (MemAvailable)";
+    case PLAT_MEM_LIMIT_CGROUP: return "the cgroup memory limit";
+    case PLAT_MEM_LIMIT_NONE: break;
+    }
+    return "unknown";
+}
+
+/* A cgroup limit at or above this is "no limit" (v1 writes 2^63 rounded to pages). */
+static const uint64_t CGROUP_UNLIMITED = (uint64_t)1 << 62;
+
+/* Reads the first line of sysroot/rel into buf; false if it cannot be read. */
+static bool read_line(const char *sysroot, const char *rel, char *buf, size_t cap)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s%s", sysroot, rel);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool ok = fgets(buf, (int)cap, f) != NULL;
+    fclose(f);
+    return ok;
+}
+
+/* A cgroup number file: true with *v for a number, false for "max", absent or garbage. */
+static bool read_u64(const char *sysroot, const char *rel, uint64_t *v)
+{
+    char line[128];
+    if (!read_line(sysroot, rel, line, sizeof line) || !isdigit((unsigned char)line[0]))
+        return false;
+    char *end;
+    unsigned long long x = strtoull(line, &end, 10);
+    if (*end && *end != '\n')
+        return false;
+    *v = x;
+    return true;
+}
+
+/* True when the comma-separated controller list names "memory". */
+static bool has_memory_controller(const char *list, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && list[j] != ',')
+            j++;
+        if (j - i == 6 && memcmp(list + i, "memory", 6) == 0)
+            return true;
+        i = j + 1;
+    }
+    return false;
+}
+
+/* Finds this process's cgroup in sysroot/proc/self/cgroup: the v1 memory
+ * hierarchy's path when there is one (version 1), else the unified v2 path
+ * (version 2); 0 when neither. Lines read "id:controllers:path". */
+static int find_cgroup(const char *sysroot, char *path, size_t cap)
+{
+    char file[4096];
+    snprintf(file, sizeof file, "%s/proc/self/cgroup", sysroot);
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int version = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        const char *ctrl = c1 + 1, *where = c2 + 1;
+        size_t ctrl_len = (size_t)(c2 - ctrl);
+        if (has_memory_controller(ctrl, ctrl_len)) {
+            snprintf(path, cap, "%s", where);
+            version = 1;
+            break; /* the v1 memory controller, when mounted, is the one that limits */
+        }
+        if (ctrl_len == 0 && strncmp(line, "0:", 2) == 0) {
+            snprintf(path, cap, "%s", where);
+            version = 2;
+        }
+    }
+    fclose(f);
+    return version;
+}
+
+/* Walks from the cgroup folder `mount`+`path` up to `mount` itself and keeps
+ * the tightest limit: the smallest (limit − usage). A folder missing on the
+ * way (a container sees only its own part of the tree) is skipped. */
+static bool tightest_cgroup(const char *sysroot, const char *mount, const char *path, const char *max_file,
+                            const char *used_file, uint64_t *max_out, uint64_t *used_out)
+{
+    char rel[4096];
+    /* A path with ".." lies outside what this mount shows (another cgroup
+     * namespace): only the mount root's own files can be read then. */
+    snprintf(rel, sizeof rel, "%s", strstr(path, "..") ? "" : path);
+    bool found = false;
+    uint64_t best_room = 0;
+    for (;;) {
+        size_t len = strlen(rel);
+        while (len > 0 && rel[len - 1] == '/')
+            rel[--len] = '\0';
+        char f_max[4600], f_used[4600];
+        snprintf(f_max, sizeof f_max, "%s%s/%s", mount, rel, max_file);
+        snprintf(f_used, sizeof f_used, "%s%s/%s", mount, rel, used_file);
+        uint64_t max, used = 0;
+        if (read_u64(sysroot, f_max, &max) && max < CGROUP_UNLIMITED) {
+            read_u64(sysroot, f_used, &used);
+            uint64_t room = max > used ? max - used : 0;
+            if (!found || room < best_room) {
+                best_room = room;
+                *max_out = max;
+                *used_out = used;
+                found = true;
+            }
+        }
+        if (len == 0)
+            break;
+        char *slash = strrchr(rel, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            rel[0] = '\0';
+    }
+    return found;
+}
+
+void plat_mem_limit_read(const char *sysroot, plat_mem_limit *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!sysroot)
+        sysroot = getenv("LOCALSEEK_SYSROOT");
+    if (!sysroot)
+        sysroot = "";
+
+    /* 1. The machine: MemAvailable. */
+    char meminfo[4096];
+    snprintf(meminfo, sizeof meminfo, "%s/proc/meminfo", sysroot);
+    out->mem_available_bytes = proc_kb_field(meminfo, "MemAvailable");
+    if (out->mem_available_bytes) {
+        out->kind = PLAT_MEM_LIMIT_MEMAVAILABLE;
+        out->free_bytes = out->mem_available_bytes;
+    }
+
+    /* 2. A cgroup cap, when it leaves less room than the machine has. */
+    char path[4096];
+    int version = find_cgroup(sysroot, path, sizeof path);
+    uint64_t max = 0, used = 0;
+    bool capped = false;
+    if (version == 2)
+        capped = tightest_cgroup(sysroot, "/sys/fs/cgroup", path, "memory.max", "memory.current", &max, &used);
+    else if (version == 1)
+        capped = tightest_cgroup(sysroot, "/sys/fs/cgroup/memory", path, "memory.limit_in_bytes",
+                                 "memory.usage_in_bytes", &max, &used);
+    if (capped) {
+        out->cgroup_version = version;
+        out->cgroup_max_bytes = (size_t)max;
+        out->cgroup_used_bytes = (size_t)used;
+        size_t room = (size_t)(max > used ? max - used : 0);
+        if (out->kind == PLAT_MEM_LIMIT_NONE || room < out->free_bytes) {
+            out->kind = PLAT_MEM_LIMIT_CGROUP;
+            out->free_bytes = room;
+        }
+    }
+    out->name = plat_mem_limit_name(out->kind);
 }

@@ -25,8 +25,9 @@
  * or less when this process sits in a cgroup with a memory limit (v2
  * memory.max − memory.current, v1 memory.limit_in_bytes − usage, the
  * tightest of the cgroup and its parents); --mem-budget SIZE replaces both.
- * The /proc and /sys reads go through a "system root" folder (empty = the
- * real one; tests point it at a fake tree, or set LOCALSEEK_SYSROOT).
+ * base/platform does the reading (plat_mem_limit_read); its /proc and /sys
+ * reads go through a "system root" folder (empty = the real one; tests point
+ * it at a fake tree, or set LOCALSEEK_SYSROOT).
  *
  * The verdict (guard_judge): TOO_BIG when the need exceeds the limit
  * (refuse), TIGHT when less than 15 % of the limit would be left spare

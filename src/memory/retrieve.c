@@ -30,6 +30,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "memory/store_internal.h"
 
 /* Words that say how a question is asked, not what it is about. */
 static const char *const stop_words[] = {

@@ -30,6 +30,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/stats.h"
+#include "memory/store_internal.h"
 
 /* ======================================================================== */
 /* Schema                                                                    */
@@ -449,9 +450,16 @@ const char *mem_path(const mem_store *s)
     return s->path;
 }
 
-void *mem_db(mem_store *s)
+sqlite3 *mem_db(mem_store *s)
 {
     return s->db;
+}
+
+ls_status mem_set_durable(mem_store *s, bool durable)
+{
+    int rc = sqlite3_exec(s->db, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF", NULL, NULL,
+                          NULL);
+    return rc == SQLITE_OK ? LS_OK : mem_fail(s, rc, "changing how commits reach the disk");
 }
 
 /* ======================================================================== */

@@ -21,7 +21,8 @@
  * progress and never damages what was committed. Every statement is prepared
  * with bound parameters: user text never becomes SQL.
  *
- * Owns: the SQLite connection and its prepared statements. Does not: choose
+ * Owns: the SQLite connection and its prepared statements (private: only
+ * the memory layer sees them, through store_internal.h). Does not: choose
  * what to retrieve or cache (retrieve.h, the orchestrator), count tokens, or
  * print anything. Not thread-safe: one store per thread.
  * Called by: memory/retrieve.c, orchestrator/conversation.c, apps (history,
@@ -54,11 +55,13 @@ ls_status mem_open(const char *path, mem_store **out);
 void mem_close(mem_store *s); /* mem_close(NULL) is a no-op */
 const char *mem_path(const mem_store *s);
 
-/* The raw connection, for retrieve.c and tests (sqlite3 *). */
-void *mem_db(mem_store *s);
-/* Turns an SQLite failure into a status with a sentence for the user ("doing"
- * says what was being done: "saving the turn"). For retrieve.c. */
-ls_status mem_fail(mem_store *s, int sqlite_rc, const char *doing);
+/* Durability. A new store commits with full syncs: each turn reaches the
+ * disk before mem_turn_save() returns. durable = false stops waiting for the
+ * disk (SQLite's synchronous = OFF): much faster when filling a file with
+ * thousands of rows (benchmarks, tests); a crash of the process still loses
+ * nothing committed, but a power loss or system crash may damage the file.
+ * Applies to this open store only. Errors as mem_open's (LS_ERR_IO ...). */
+ls_status mem_set_durable(mem_store *s, bool durable);
 
 /* ======================================================================== */
 /* Sessions                                                                  */

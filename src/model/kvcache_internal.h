@@ -5,7 +5,7 @@
 
 #include "base/status.h"
 #include "model/kvcache.h"
-#include "tensor/dtype.h"
+#include "base/dtype.h"
 
 struct kv_cache {
     const model *m;

@@ -30,10 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/dtype.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "model/arch.h"
-#include "tensor/dtype.h"
 
 /* A weight matrix used in place: n_rows rows of n_cols elements of `type`. */
 typedef struct {

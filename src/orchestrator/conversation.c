@@ -27,6 +27,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
+#include "base/utf8.h"
 
 enum { NOTE_MAX_CHARS = 600 }; /* a recalled message longer than this is cut (with "...") */
 
@@ -275,13 +276,9 @@ static int count_tokens(const tok_tokenizer *tok, const char *text)
 /* One note line: "- [2026-11-20 10:04, you said] text" (cut if very long). */
 static char *note_line(const mem_hit *h)
 {
-    size_t len = strlen(h->content);
-    bool cut = len > NOTE_MAX_CHARS;
-    if (cut) { /* cut on a character boundary */
-        len = NOTE_MAX_CHARS;
-        while (len > 0 && ((unsigned char)h->content[len] & 0xc0) == 0x80)
-            len--;
-    }
+    size_t full = strlen(h->content);
+    size_t len = utf8_cut((const uint8_t *)h->content, full, NOTE_MAX_CHARS); /* on a character boundary */
+    bool cut = len < full;
     const char *who = strcmp(h->role, "user") == 0 ? "the user said" : "you answered";
     size_t cap = len + strlen(h->created_at) + 64;
     char *line = ls_malloc(cap);

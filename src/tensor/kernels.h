@@ -62,8 +62,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/dtype.h"
 #include "base/threadpool.h"
-#include "tensor/dtype.h"
 
 typedef enum {
     KERN_SCALAR = 0,

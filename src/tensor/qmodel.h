@@ -41,9 +41,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/dtype.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
-#include "tensor/dtype.h"
 
 typedef struct {
     const char *name;   /* "Q4_K_M", as the user types it (any case) */

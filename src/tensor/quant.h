@@ -41,7 +41,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tensor/dtype.h"
+#include "base/dtype.h"
 
 /* Can this type be read back to F32 (dequantized) / written from F32? */
 bool quant_can_dequantize(dtype t);

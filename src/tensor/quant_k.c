@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "tensor/dtype.h"
+#include "base/dtype.h"
 #include "tensor/quant_internal.h"
 
 /* ======================================================================== */

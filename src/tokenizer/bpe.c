@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "base/platform.h"
 #include "base/threadpool.h"
+#include "base/utf8.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/unicode.h"
 
@@ -70,20 +71,15 @@ long tok_bytelevel_decode(const char *s, size_t n, uint8_t *out)
     const uint8_t *u = (const uint8_t *)s;
     size_t i = 0, o = 0;
     while (i < n) {
-        uint32_t cp = u[i];
-        if (cp >= 0x80) {
-            if ((cp & 0xE0) != 0xC0 || i + 1 >= n || (u[i + 1] & 0xC0) != 0x80)
-                return -1;
-            cp = ((cp & 0x1F) << 6) | (u[i + 1] & 0x3F);
-            if (cp < 0x80 || cp >= 0x144)
-                return -1;
-            i++;
-        }
+        uint32_t cp;
+        size_t l = utf8_decode(u + i, n - i, &cp);
+        if (cp == UTF8_INVALID || cp >= 0x144)
+            return -1;
         int b = cp_to_byte[cp];
         if (b < 0)
             return -1;
         out[o++] = (uint8_t)b;
-        i++;
+        i += l;
     }
     return (long)o;
 }

@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/utf8.h"
 #include "tokenizer/tok_internal.h"
-#include "tokenizer/unicode.h"
 
 /* The bytes token `id` prints under `flags` (NULL / 0 for nothing). */
 static const char *print_piece(const tok_tokenizer *t, int32_t id, unsigned flags, size_t *n)
@@ -137,41 +137,6 @@ void tok_stream_free(tok_stream *s)
     ls_free(s);
 }
 
-/* Expected length of a sequence starting with lead byte b (0 if b cannot start one). */
-static size_t seq_len(uint8_t b)
-{
-    if (b >= 0xC2 && b <= 0xDF)
-        return 2;
-    if (b >= 0xE0 && b <= 0xEF)
-        return 3;
-    if (b >= 0xF0 && b <= 0xF4)
-        return 4;
-    return 0;
-}
-
-/* True if s[0..n), n shorter than the sequence its lead byte announces, can
- * still be completed into a well-formed character. */
-static bool valid_prefix(const uint8_t *s, size_t n)
-{
-    size_t want = seq_len(s[0]);
-    if (!want || n >= want)
-        return false;
-    for (size_t k = 1; k < n; k++) {
-        uint8_t lo = 0x80, hi = 0xBF;
-        if (k == 1) { /* the second byte carries the overlong / surrogate / range limits */
-            if (s[0] == 0xE0) lo = 0xA0;
-            if (s[0] == 0xED) hi = 0x9F;
-            if (s[0] == 0xF0) lo = 0x90;
-            if (s[0] == 0xF4) hi = 0x8F;
-        }
-        if (s[k] < lo || s[k] > hi)
-            return false;
-    }
-    return true;
-}
-
-static const char replacement[3] = { '\xef', '\xbf', '\xbd' };
-
 const char *tok_stream_push(tok_stream *s, int32_t id, size_t *n_bytes)
 {
     size_t n;
@@ -190,33 +155,13 @@ const char *tok_stream_push(tok_stream *s, int32_t id, size_t *n_bytes)
         return s->out;
     memcpy(s->in, s->hold, s->n_hold);
     memcpy(s->in + s->n_hold, p, n);
-    size_t len = s->n_hold + n, i = 0, o = 0;
-    s->n_hold = 0;
-    while (i < len) {
-        uint8_t b = s->in[i];
-        if (b < 0x80) {
-            s->out[o++] = (char)b;
-            i++;
-            continue;
-        }
-        uint32_t cp;
-        size_t l = tok_utf8_decode(s->in + i, len - i, &cp);
-        if (cp != TOK_UTF8_INVALID) {
-            memcpy(s->out + o, s->in + i, l);
-            o += l;
-            i += l;
-            continue;
-        }
-        if (valid_prefix(s->in + i, len - i)) { /* incomplete at the end: wait for more */
-            s->n_hold = len - i;
-            memcpy(s->hold, s->in + i, s->n_hold);
-            break;
-        }
-        memcpy(s->out + o, replacement, 3);
-        o += 3;
-        i++;
-    }
-    *n_bytes = o;
+    size_t len = s->n_hold + n;
+    /* An unfinished character at the end waits for the next piece; every
+     * other byte that cannot be part of a character becomes U+FFFD. */
+    s->n_hold = utf8_incomplete_tail(s->in, len);
+    memcpy(s->hold, s->in + len - s->n_hold, s->n_hold);
+    size_t out_cap = 3 * ((size_t)s->tok->max_piece_bytes + 4); /* as allocated: never short */
+    *n_bytes = utf8_write_valid((uint8_t *)s->out, out_cap, s->in, len - s->n_hold);
     return s->out;
 }
 
@@ -224,7 +169,7 @@ const char *tok_stream_flush(tok_stream *s, size_t *n_bytes)
 {
     *n_bytes = 0;
     if (s->n_hold) {
-        memcpy(s->out, replacement, 3);
+        memcpy(s->out, UTF8_REPLACEMENT, 3);
         *n_bytes = 3;
     }
     s->n_hold = 0;

@@ -24,6 +24,7 @@
 
 #include <string.h>
 
+#include "base/utf8.h"
 #include "tokenizer/unicode.h"
 
 int tok_pre_from_name(const char *name, size_t len, tok_pre_kind *out)
@@ -73,8 +74,8 @@ static inline unsigned cls(const uint8_t *s, size_t n, size_t i, size_t *len)
         return tok_uni_bmp[b];
     }
     uint32_t cp;
-    *len = tok_utf8_decode(s + i, n - i, &cp);
-    if (cp == TOK_UTF8_INVALID)
+    *len = utf8_decode(s + i, n - i, &cp);
+    if (cp == UTF8_INVALID)
         return 0;
     return cp < 65536 ? tok_uni_bmp[cp] : tok_uni_class(cp);
 }

@@ -26,8 +26,8 @@
  */
 #include <string.h>
 
+#include "base/utf8.h"
 #include "tokenizer/tok_internal.h"
-#include "tokenizer/unicode.h"
 
 typedef struct {
     uint32_t start, len; /* bytes in the escaped text; len 0 once merged away */
@@ -111,7 +111,7 @@ void tok_spm_encode(tok_work *w, const uint8_t *s, size_t n)
     int32_t ns = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t l = tok_utf8_decode(s + i, n - i, &cp);
+        size_t l = utf8_decode(s + i, n - i, &cp);
         sym[ns].start = (uint32_t)i;
         sym[ns].len = (uint32_t)l;
         sym[ns].prev = ns - 1;

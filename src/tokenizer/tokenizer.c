@@ -843,8 +843,6 @@ ls_status tok_encode_spans(const tok_tokenizer *tok, const char *text, size_t le
 int32_t tok_n_vocab(const tok_tokenizer *tok) { return tok->n_vocab; }
 int32_t tok_bos(const tok_tokenizer *tok) { return tok->bos; }
 int32_t tok_eos(const tok_tokenizer *tok) { return tok->eos; }
-int32_t tok_eot(const tok_tokenizer *tok) { return tok->eot; }
-int32_t tok_pad(const tok_tokenizer *tok) { return tok->pad; }
 bool tok_wants_bos(const tok_tokenizer *tok) { return tok->add_bos && tok->bos >= 0; }
 const char *tok_model_name(const tok_tokenizer *tok) { return tok->model_name; }
 const char *tok_pre_name(const tok_tokenizer *tok) { return tok_pre_kind_name(tok->pre); }

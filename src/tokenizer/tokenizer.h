@@ -153,8 +153,6 @@ int32_t tok_find(const tok_tokenizer *tok, const char *text, size_t len);
 
 int32_t tok_bos(const tok_tokenizer *tok); /* -1 if none */
 int32_t tok_eos(const tok_tokenizer *tok); /* -1 if none */
-int32_t tok_eot(const tok_tokenizer *tok); /* -1 if none (tokenizer.ggml.eot_token_id) */
-int32_t tok_pad(const tok_tokenizer *tok); /* -1 if none */
 /* `tokenizer.ggml.add_bos_token` (default: true for "llama", false for "gpt2"). */
 bool tok_wants_bos(const tok_tokenizer *tok);
 /* True for ids that end a generation: EOS, EOT, EOM as declared, and control

@@ -1,4 +1,4 @@
-/* unicode.c — UTF-8 decoding, character classes and NFC for the tokenizer.
+/* unicode.c — character classes and NFC for the tokenizer (UTF-8 itself: base/utf8.c).
  *
  * How it works. tok_uni_bmp[cp] holds the TOK_UNI_* flags of every BMP code
  * point, computed once from utf8proc (pthread_once). Above the BMP we ask
@@ -88,89 +88,6 @@ unsigned tok_uni_class(uint32_t cp)
 }
 
 /* ======================================================================== */
-/* UTF-8                                                                     */
-/* ======================================================================== */
-
-size_t tok_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
-{
-    uint8_t b0 = s[0];
-    if (b0 < 0x80) {
-        *cp = b0;
-        return 1;
-    }
-    size_t len;
-    uint32_t c, min;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        len = 2; c = b0 & 0x1F; min = 0x80;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        len = 3; c = b0 & 0x0F; min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        len = 4; c = b0 & 0x07; min = 0x10000;
-    } else {
-        *cp = TOK_UTF8_INVALID;
-        return 1;
-    }
-    if (n < len) {
-        *cp = TOK_UTF8_INVALID;
-        return 1;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            *cp = TOK_UTF8_INVALID;
-            return 1;
-        }
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
-        *cp = TOK_UTF8_INVALID;
-        return 1;
-    }
-    *cp = c;
-    return len;
-}
-
-size_t tok_utf8_valid_prefix(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        uint32_t cp;
-        size_t l = tok_utf8_decode(s + i, n - i, &cp);
-        if (cp == TOK_UTF8_INVALID)
-            break;
-        i += l;
-    }
-    return i;
-}
-
-size_t tok_utf8_encode(uint32_t cp, uint8_t out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (uint8_t)(0xC0 | (cp >> 6));
-        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (uint8_t)(0xE0 | (cp >> 12));
-        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (uint8_t)(0xF0 | (cp >> 18));
-    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* ======================================================================== */
 /* NFC                                                                       */
 /* ======================================================================== */
 
@@ -183,8 +100,8 @@ static inline unsigned class_at(const uint8_t *s, size_t n, size_t *len, uint32_
         *cp = s[0];
         return tok_uni_bmp[s[0]];
     }
-    *len = tok_utf8_decode(s, n, cp);
-    if (*cp == TOK_UTF8_INVALID)
+    *len = utf8_decode(s, n, cp);
+    if (*cp == UTF8_INVALID)
         return 0;
     return *cp < 65536 ? tok_uni_bmp[*cp] : tok_uni_class(*cp);
 }
@@ -201,7 +118,7 @@ int tok_uni_nfc_quick(const uint8_t *src, size_t n)
         size_t len;
         uint32_t cp;
         unsigned f = class_at(src + i, n - i, &len, &cp);
-        if (cp != TOK_UTF8_INVALID && !(f & TOK_UNI_INERT))
+        if (cp != UTF8_INVALID && !(f & TOK_UNI_INERT))
             return 0;
         i += len;
     }
@@ -296,10 +213,10 @@ int tok_uni_nfc(const uint8_t *src, size_t n, uint8_t **dst, size_t *dst_cap, si
         size_t len;
         uint32_t cp;
         unsigned f = class_at(src + i, n - i, &len, &cp);
-        if (cp == TOK_UTF8_INVALID || (f & TOK_UNI_INERT)) {
+        if (cp == UTF8_INVALID || (f & TOK_UNI_INERT)) {
             if (reserve_bytes(dst, dst_cap, o + len))
                 return -1;
-            if (cp == TOK_UTF8_INVALID) {
+            if (cp == UTF8_INVALID) {
                 anchor = SIZE_MAX;
             } else {
                 anchor = i;
@@ -318,7 +235,7 @@ int tok_uni_nfc(const uint8_t *src, size_t n, uint8_t **dst, size_t *dst_cap, si
         size_t j = i + len;
         while (j < n) {
             unsigned g = class_at(src + j, n - j, &len, &cp);
-            if (cp == TOK_UTF8_INVALID || (g & TOK_UNI_INERT))
+            if (cp == UTF8_INVALID || (g & TOK_UNI_INERT))
                 break;
             j += len;
         }
@@ -335,7 +252,7 @@ int tok_uni_nfc(const uint8_t *src, size_t n, uint8_t **dst, size_t *dst_cap, si
         size_t m = 0;
         for (size_t k = start; k < j;) {
             uint32_t c;
-            size_t l = tok_utf8_decode(src + k, j - k, &c);
+            size_t l = utf8_decode(src + k, j - k, &c);
             utf8proc_ssize_t r = utf8proc_decompose_char((utf8proc_int32_t)c, buf + m, 4,
                                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE, NULL);
             if (r < 1 || r > 4) { /* cannot happen for a valid code point; keep it */

@@ -1,5 +1,6 @@
-/* unicode.h — the few Unicode facts the tokenizer needs: UTF-8 decoding,
- * character classes for the pre-tokenizer, and NFC normalization.
+/* unicode.h — the few Unicode facts the tokenizer needs: character classes
+ * for the pre-tokenizer, and NFC normalization. (UTF-8 decoding itself is
+ * base/utf8.h, shared with the rest of the program.)
  *
  * The pre-tokenizer rules (pretok.h) only ask four questions of a character:
  * is it a letter (\p{L}), a number (\p{N}), white space (\s), or CR/LF. The
@@ -31,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/utf8.h"
+
 enum {
     TOK_UNI_L = 1u << 0,     /* letter: general category L* */
     TOK_UNI_N = 1u << 1,     /* number: general category Nd, Nl, No */
@@ -39,28 +42,11 @@ enum {
     TOK_UNI_INERT = 1u << 4, /* NFC never changes it, nor merges it with what precedes */
 };
 
-/* The replacement value tok_utf8_decode() stores for a byte that does not
- * start a well-formed UTF-8 sequence. */
-#define TOK_UTF8_INVALID 0xFFFFFFFFu
-
 /* Fills the table once (thread-safe). The functions below call it; code
  * that reads tok_uni_bmp directly must call it first. */
 void tok_uni_init(void);
 
-/* Decodes one character at s[0..n), n >= 1. Returns its length in bytes
- * (1..4) and stores the code point in *cp; a malformed or truncated
- * sequence, an overlong form, a surrogate or a value above U+10FFFF yields
- * length 1 and *cp = TOK_UTF8_INVALID (the byte stands for itself). */
-size_t tok_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
-
-/* Number of bytes at the start of s[0..n) that form complete, well-formed
- * UTF-8 (stops before the first invalid or truncated sequence). */
-size_t tok_utf8_valid_prefix(const uint8_t *s, size_t n);
-
-/* Encodes cp (<= U+10FFFF) into out[0..4); returns the length. */
-size_t tok_utf8_encode(uint32_t cp, uint8_t out[4]);
-
-/* The TOK_UNI_* flags of a code point (0 for TOK_UTF8_INVALID). */
+/* The TOK_UNI_* flags of a code point (0 for UTF8_INVALID, see base/utf8.h). */
 unsigned tok_uni_class(uint32_t cp);
 
 /* The table itself, for inlined lookups of BMP code points after tok_uni_init(). */

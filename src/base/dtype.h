@@ -11,8 +11,12 @@
  * say "tensor blk.0.ffn_up.weight is Q2_K, which localseek does not support".
  *
  * Owns: the type table, block structs, F16/BF16 <-> F32 conversion.
- * Does not: quantize or compute (see quant.h and kernels.h).
- * Called by: gguf (sizes), quant, kernels, model.
+ * Does not: quantize or compute (see tensor/quant.h and tensor/kernels.h).
+ * Called by: gguf (sizes), tensor (quant, kernels), model, apps.
+ *
+ * It lives in base, below gguf, because the file format needs the sizes of
+ * the types it stores; nothing here depends on the tensor layer (no function
+ * pointers, no kernels), so the whole table moved as one piece.
  */
 #ifndef LS_DTYPE_H
 #define LS_DTYPE_H

@@ -2,7 +2,7 @@
  *
  * F16 conversion is done with integer bit manipulation so the scalar path
  * needs no F16C; SIMD kernels use the hardware instructions instead. */
-#include "tensor/dtype.h"
+#include "base/dtype.h"
 
 #include <stdio.h>
 #include <strings.h>
