@@ -9,11 +9,11 @@
 #include "gguf/gguf.h"
 #include "generate/engine.h"
 #include "generate/guard.h"
+#include "localseek.h"
 
 void cli_print_template_names(FILE *out)
 {
-    for (int f = 1; f < TPL_N_FAMILIES; f++)
-        fprintf(out, "%s%s", f > 1 ? ", " : "", tpl_family_info((tpl_family)f)->name);
+    fputs(ls_chat_template_names(), out);
 }
 
 bool cli_chat_template(const char *cmd, const char *name, tpl_family *out)

@@ -1,0 +1,213 @@
+/* localseek.h — the public C API: open a model, ask it, stream the answer,
+ * remember the conversation.
+ *
+ * Four objects, each opened and closed by the caller:
+ *
+ *   ls_runtime  the process's shared workers (one thread pool for every
+ *               model it opens);
+ *   ls_model    one model file ready to answer: the resource guard has
+ *               checked it fits in memory (or in a budget) before a weight
+ *               was read, and its tokenizer and chat template are loaded;
+ *   ls_chat     one conversation with a model: the messages, the memory
+ *               file behind them (sessions, recalled notes, the response
+ *               cache, telemetry), and the settings answers are made with;
+ *   ls_answer   what one answer was: sizes, times, why it stopped.
+ *
+ * A question goes: ls_chat_ask(chat, "...", &stream, &answer). The answer
+ * streams through `stream` as complete UTF-8 characters, the model's
+ * thinking (between <think> and </think>) apart from the answer proper.
+ * ls_complete() is the one-shot form without a conversation (`localseek
+ * run`). A second model is a second ls_model on the same runtime.
+ *
+ * Errors: every function that can fail returns an ls_status
+ * (localseek_status.h) and leaves a sentence for the user in ls_error_msg().
+ * Nothing prints, nothing exits. Threads: one call at a time per runtime
+ * (the models of a runtime share its workers).
+ *
+ * examples/ask.c is a complete program using this header and nothing else.
+ */
+#ifndef LOCALSEEK_H
+#define LOCALSEEK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "localseek_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ls_runtime ls_runtime;
+typedef struct ls_model ls_model;
+typedef struct ls_chat ls_chat;
+
+/* ---- the runtime --------------------------------------------------------- */
+
+typedef struct {
+    int n_threads; /* worker threads, the caller's included; 0: the machine's physical cores */
+} ls_runtime_options;
+
+/* `o` may be NULL. Caller closes with ls_runtime_close() after its models. */
+ls_status ls_runtime_open(const ls_runtime_options *o, ls_runtime **out);
+void ls_runtime_close(ls_runtime *rt); /* NULL: no-op */
+
+/* The most memory this process has held so far (resident), in bytes. */
+size_t ls_peak_memory_bytes(void);
+
+/* ---- models -------------------------------------------------------------- */
+
+typedef struct {
+    int n_ctx;               /* tokens a conversation may hold; 0: 4096 */
+    int n_parallel;          /* conversations answered at the same time (one KV cache each); 0: 1 */
+    size_t mem_budget_bytes; /* the most the process may use; 0: what the machine can give */
+    const char *chat_template; /* "deepseek-r1", "chatml", "qwen2.5", "qwen3", "llama3", "llama3.0";
+                                  NULL: the model's own (ChatML, with a warning, when it has none) */
+    int act_bits;            /* 16 (0 too): nearly exact activations; 8: like llama.cpp */
+} ls_model_options;
+
+/* Whether `name` is a chat-template family localseek writes, and all their
+ * names ("deepseek-r1, chatml, ..."), for messages. */
+bool ls_chat_template_known(const char *name);
+const char *ls_chat_template_names(void);
+
+/* Opens a GGUF file. Refusals, each a sentence naming the file: LS_ERR_LIMIT
+ * "FILE does not fit in memory: needs ... — use --ctx N ..." (before any
+ * weight is read), LS_ERR_IO, LS_ERR_FORMAT, LS_ERR_UNSUPPORTED (an
+ * architecture or tensor type localseek does not run), LS_ERR_ARG (an
+ * unknown chat_template), LS_ERR_NOMEM. `o` may be NULL. Caller closes with
+ * ls_model_close() before the runtime. */
+ls_status ls_model_open(ls_runtime *rt, const char *path, const ls_model_options *o, ls_model **out);
+void ls_model_close(ls_model *m); /* NULL: no-op */
+
+typedef struct {
+    const char *path, *name;   /* the file, and its name without folders */
+    const char *architecture;  /* "qwen2", "llama", "qwen3" */
+    const char *quant;         /* "Q4_K_M", ... */
+    const char *chat_template; /* the family in use */
+    int n_ctx, n_parallel, n_threads;
+    int n_ctx_train;           /* the context the model was trained for */
+    size_t file_bytes;
+    double load_s;             /* seconds to open it */
+    const char *fit_warning;   /* "" or a sentence: it fits, but with little room */
+    const char *template_warning; /* "" or a sentence: no known template, ChatML is used */
+} ls_model_info;
+
+/* Strings point into the model. */
+ls_model_info ls_model_get_info(const ls_model *m);
+
+/* ---- how answers are made ------------------------------------------------ */
+
+enum { LS_MAX_STOPS = 8 };
+
+typedef struct {
+    float temperature;       /* 0: always the most likely token */
+    int top_k;               /* 0: off */
+    float top_p, min_p;
+    float repeat_penalty;    /* 1: off */
+    float presence_penalty, frequency_penalty; /* 0: off */
+    uint64_t seed;           /* same seed, same answers */
+    int max_answer_tokens;   /* -1: no limit but the context */
+    int think_budget;        /* thinking tokens before the thoughts are closed; -1: half the context, or four
+                                times max_answer_tokens when set, at least 256 */
+    double timeout_s;        /* 0: none; an answer cut by it is kept */
+    const char *stops[LS_MAX_STOPS]; /* the answer ends before any of these texts */
+    int n_stops;
+} ls_settings;
+
+/* The model family's recommended settings (DeepSeek-R1: temperature 0.6,
+ * top-p 0.95), seed 42, no limits but the bounded thinking budget. */
+ls_settings ls_default_settings(const ls_model *m);
+
+/* ---- streaming and results ------------------------------------------------ */
+
+typedef enum { LS_THINKING, LS_ANSWER } ls_text_part;
+
+typedef struct {
+    /* Text as it is written: complete UTF-8 characters, thinking or answer. */
+    void (*on_text)(void *ctx, ls_text_part part, const char *text, size_t n_bytes);
+    /* A sentence for the user (old turns left out, the thinking budget
+     * reached, a turn not saved); NULL: ignored. */
+    void (*on_note)(void *ctx, const char *sentence);
+    /* Asked once per token: true stops the answer (what was written is kept). */
+    bool (*cancelled)(void *ctx);
+    void *ctx;
+} ls_stream;
+
+typedef struct {
+    int n_prompt;            /* tokens the model read */
+    int n_reused;            /* of those, kept from the previous turn (not read again) */
+    int n_thinking, n_answer; /* tokens written */
+    int n_dropped;           /* old messages left out to fit the context */
+    int n_notes;             /* notes recalled from memory given with the question */
+    int think_budget;        /* the thinking budget that applied */
+    bool budget_closed;      /* the budget closed the thoughts */
+    bool thought_unfinished; /* it ended while the model was still thinking */
+    bool cached;             /* given from the response cache (the model did not run) */
+    bool saved;              /* committed to the memory file (false without one, or when that failed) */
+    const char *stop;        /* "end of turn", "answer length limit", "stop string", "context full",
+                                "interrupted", "time limit", "cached" */
+    double t_prefill_s, t_first_token_s, t_generate_s, t_total_s;
+    char cached_at[32];      /* when a cached answer was first given */
+    char save_error[512];    /* why it was not saved, when a memory file failed */
+} ls_answer;
+
+/* ---- one-shot ------------------------------------------------------------ */
+
+/* Writes the model's reply to `text`: as one user message of the model's
+ * chat template, or, with `raw` (or a model with no template of its own),
+ * as a continuation of the text itself (`parse_special`: special-token
+ * texts in it count as those tokens). `s` NULL: ls_default_settings().
+ * Errors: LS_ERR_LIMIT when the prompt does not fit the context (with both
+ * sizes), LS_ERR_ARG (no tokens, bad settings), LS_ERR_NOMEM. */
+ls_status ls_complete(ls_model *m, const char *text, bool raw, bool parse_special, const ls_settings *s,
+                      const ls_stream *stream, ls_answer *out);
+
+/* ---- conversations -------------------------------------------------------- */
+
+typedef struct {
+    const char *system;      /* system text; NULL: none */
+    const char *memory_path; /* the memory file (created if absent); NULL: nothing saved, recalled or cached */
+    bool no_recall;          /* recall no notes from earlier conversations */
+    bool no_cache;           /* never answer from the response cache */
+    int memory_tokens;       /* room for recalled notes; 0: 512 */
+    const char *label;       /* the command recorded in telemetry; NULL: "api" */
+} ls_chat_options;
+
+/* A new conversation answered by `m` with settings `s` (NULL: the
+ * defaults). A memory file that cannot be opened is an error here
+ * (LS_ERR_IO / LS_ERR_FORMAT with its sentence). Caller closes with
+ * ls_chat_close() before the model. */
+ls_status ls_chat_open(ls_model *m, const ls_chat_options *o, const ls_settings *s, ls_chat **out);
+void ls_chat_close(ls_chat *c); /* NULL: no-op */
+
+/* Asks one question. On success the question and the answer are part of the
+ * conversation (an answer cut short too: out->stop says why). Errors, with
+ * nothing added: LS_ERR_LIMIT (the message alone does not fit the context:
+ * both sizes and a --ctx that would), LS_ERR_NOMEM. A memory file that
+ * fails after the answer is not an error: out->saved is false and
+ * out->save_error says why. */
+ls_status ls_chat_ask(ls_chat *c, const char *question, const ls_stream *stream, ls_answer *out);
+
+/* The last answer's text and thoughts ("" before the first). */
+const char *ls_chat_last_answer(const ls_chat *c);
+const char *ls_chat_last_thinking(const ls_chat *c);
+size_t ls_chat_n_messages(const ls_chat *c);
+
+/* The conversation's session in the memory file (0 until its first turn is
+ * saved, or without a memory file). */
+int64_t ls_chat_session(const ls_chat *c);
+/* Continues stored session `id` (0: the latest) with its messages as
+ * stored. LIMITATION: the system text stays this conversation's (the store
+ * does not give back a session's yet). LS_ERR_NOT_FOUND for an unknown id
+ * or an empty memory file; LS_ERR_ARG without a memory file. */
+ls_status ls_chat_resume(ls_chat *c, int64_t id);
+/* Starts a new session (the old one stays stored). */
+void ls_chat_new_session(ls_chat *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
