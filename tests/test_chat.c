@@ -144,11 +144,11 @@ static void test_reuse(void)
         CHECK(send(warm, turns[t], &s, &st) == LS_OK, "turn %d: %s", t + 1, ls_error_msg());
         char warm_answer[65536];
         snprintf(warm_answer, sizeof warm_answer, "%s", s.text);
-        int n_prompt = st.n_prompt, n_reused = st.n_reused;
-        CHECK(st.budget_closed, "turn %d: the thinking budget closed the thought", t + 1);
-        CHECK(st.n_thinking >= 6 && st.n_thinking <= 7, "turn %d: %d thinking tokens for a budget of 6", t + 1,
-              st.n_thinking);
-        CHECK(st.n_answer <= 12, "turn %d: %d answer tokens for -n 12", t + 1, st.n_answer);
+        int n_prompt = st.gen.n_prompt, n_reused = st.gen.n_reused;
+        CHECK(st.gen.budget_closed, "turn %d: the thinking budget closed the thought", t + 1);
+        CHECK(st.gen.n_thinking >= 6 && st.gen.n_thinking <= 7, "turn %d: %d thinking tokens for a budget of 6", t + 1,
+              st.gen.n_thinking);
+        CHECK(st.gen.n_answer <= 12, "turn %d: %d answer tokens for -n 12", t + 1, st.gen.n_answer);
         if (t == 0)
             CHECK(n_reused == 0, "first turn re-uses nothing (got %d)", n_reused);
         else
@@ -169,14 +169,14 @@ static void test_reuse(void)
         sink s3;
         chat_turn_stats st3;
         CHECK(send(cold, turns[t], &s3, &st3) == LS_OK, "cold turn");
-        CHECK(st3.n_prompt == n_prompt, "turn %d: same prompt length warm %d / cold %d", t + 1, n_prompt,
-              st3.n_prompt);
-        CHECK(st3.n_reused == 0, "the cold session processes everything (%d re-used)", st3.n_reused);
+        CHECK(st3.gen.n_prompt == n_prompt, "turn %d: same prompt length warm %d / cold %d", t + 1, n_prompt,
+              st3.gen.n_prompt);
+        CHECK(st3.gen.n_reused == 0, "the cold session processes everything (%d re-used)", st3.gen.n_reused);
         CHECK(strcmp(s3.text, warm_answer) == 0, "turn %d: warm answer \"%s\" equals cold \"%s\"", t + 1, warm_answer,
               s3.text);
         if (t == 4)
             printf("turn 5: prompt %d tokens, %d re-used; first token %.3f s warm vs %.3f s cold\n", n_prompt,
-                   n_reused, st.t_first_token_s, st3.t_first_token_s);
+                   n_reused, st.gen.t_first_token_s, st3.gen.t_first_token_s);
         free_chat(cold);
     }
     /* What the model saw: no earlier thoughts, and each answer as stored. */
@@ -234,8 +234,8 @@ static void test_stops_and_cancel(void)
     CHECK(send(c, turns[1], &s, &st) == LS_OK, "%s", ls_error_msg());
     char full[65536];
     snprintf(full, sizeof full, "%s", s.text);
-    CHECK(st.stop == GEN_STOP_LENGTH && st.n_answer == 40, "answer limit: %s after %d", gen_stop_name(st.stop),
-          st.n_answer);
+    CHECK(st.gen.stop == GEN_STOP_LENGTH && st.gen.n_answer == 40, "answer limit: %s after %d", gen_stop_name(st.gen.stop),
+          st.gen.n_answer);
     free_chat(c);
 
     /* A stop string taken from the middle of that answer cuts it there. */
@@ -249,7 +249,7 @@ static void test_stops_and_cancel(void)
         c = new_chat(&p, NULL);
         CHECK(send(c, turns[1], &s, &st) == LS_OK, "%s", ls_error_msg());
         const char *at = strstr(full, stop);
-        CHECK(st.stop == GEN_STOP_STRING, "stopped by the stop string (%s)", gen_stop_name(st.stop));
+        CHECK(st.gen.stop == GEN_STOP_STRING, "stopped by the stop string (%s)", gen_stop_name(st.gen.stop));
         CHECK(at && s.n == (size_t)(at - full) && strncmp(s.text, full, s.n) == 0,
               "the answer is the text before \"%s\": got %zu bytes, expected %td", stop, s.n, at - full);
         CHECK(strcmp(chat_get_message(c, 1).content, s.text) == 0, "the stored answer is what was shown");
@@ -263,7 +263,7 @@ static void test_stops_and_cancel(void)
     s.cancel_after = 10;
     gen_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = cancelled, .ctx = &s };
     CHECK(chat_send(c, seat_of(c), turns[0], &cb, &st) == LS_OK, "%s", ls_error_msg());
-    CHECK(st.stop == GEN_STOP_CANCELLED, "cancelled (%s)", gen_stop_name(st.stop));
+    CHECK(st.gen.stop == GEN_STOP_CANCELLED, "cancelled (%s)", gen_stop_name(st.gen.stop));
     CHECK(chat_n_messages(c) == 2 && chat_get_message(c, 1).interrupted, "the cut answer is kept and marked");
     free_chat(c);
 }
@@ -282,7 +282,7 @@ static void test_context_policy(void)
     int dropped = 0;
     for (int t = 0; t < 8; t++) {
         CHECK(send(c, turns[t % 5], &s, &st) == LS_OK, "turn %d: %s", t + 1, ls_error_msg());
-        CHECK(st.n_prompt <= 120, "turn %d: prompt %d fits", t + 1, st.n_prompt);
+        CHECK(st.gen.n_prompt <= 120, "turn %d: prompt %d fits", t + 1, st.gen.n_prompt);
         if (st.n_dropped) {
             dropped += st.n_dropped;
             CHECK(s.noted_left_out, "the user is told (last note: %s)", s.last_note);

@@ -164,7 +164,7 @@ static void test_recall(void)
 
     /* the next turn of the same session keeps re-using the KV cache */
     t = ask(&b, "And what does she teach?", &out);
-    CHECK(t.chat.n_reused > 0, "re-use after a turn with notes (%d)", t.chat.n_reused);
+    CHECK(t.chat.gen.n_reused > 0, "re-use after a turn with notes (%d)", t.chat.gen.n_reused);
     close_session(&b);
 
     session tight = open_session("golden.gguf", 0, NULL, true, 40);
@@ -187,14 +187,14 @@ static void test_cache(void)
     int rows = telemetry_rows();
     session a = open_session("golden.gguf", 0, NULL, true, 512);
     conv_turn t1 = ask(&a, "Name three prime numbers.", &out1);
-    CHECK(!t1.cached && t1.chat.n_answer > 0, "first time generated");
+    CHECK(!t1.cached && t1.chat.gen.n_answer > 0, "first time generated");
     close_session(&a);
 
     session b = open_session("golden.gguf", 0, NULL, true, 512);
     conv_turn t2 = ask(&b, "  name THREE prime   numbers. ", &out2);
     CHECK(t2.cached && t2.cached_at[0], "a repeat (case and spaces aside) comes from the cache");
     CHECK(!strcmp(out1.text, out2.text), "same answer: '%s' vs '%s'", out1.text, out2.text);
-    CHECK(t2.chat.n_prompt == 0 && chat_seat_n_cached(b.seat) == 0, "the model did not run");
+    CHECK(t2.chat.gen.n_prompt == 0 && chat_seat_n_cached(b.seat) == 0, "the model did not run");
     CHECK(chat_n_messages(b.c) == 2, "the cached turn is part of the conversation");
     printf("cache: generated in %.4f s, from the cache in %.4f s\n", t1.t_total_s, t2.t_total_s);
     /* regenerate: the cached turn is replaced by a fresh one */
@@ -203,8 +203,8 @@ static void test_cache(void)
     out3.cancel_after = -1;
     gen_callbacks cb = { .on_text = on_text, .cancelled = cancelled, .ctx = &out3 };
     conv_turn t3;
-    CHECK(conv_regenerate(b.v, b.seat, &cb, &t3) == LS_OK && !t3.cached && t3.chat.n_answer > 0, "regenerated");
-    CHECK(t3.chat.n_prompt > 0 && !strcmp(chat_get_message(b.c, 0).content, "  name THREE prime   numbers. "),
+    CHECK(conv_regenerate(b.v, b.seat, &cb, &t3) == LS_OK && !t3.cached && t3.chat.gen.n_answer > 0, "regenerated");
+    CHECK(t3.chat.gen.n_prompt > 0 && !strcmp(chat_get_message(b.c, 0).content, "  name THREE prime   numbers. "),
           "the model ran on the user's own words");
     mem_message *msgs;
     size_t n;
@@ -253,7 +253,7 @@ static void test_cache(void)
     memset(&out2, 0, sizeof out2);
     out2.cancel_after = 1;
     gen_callbacks cb2 = { .on_text = on_text, .cancelled = cancelled, .ctx = &out2 };
-    CHECK(conv_ask(h.v, h.seat, "Count from one to ten.", &cb2, &t) == LS_OK && t.chat.stop == GEN_STOP_CANCELLED,
+    CHECK(conv_ask(h.v, h.seat, "Count from one to ten.", &cb2, &t) == LS_OK && t.chat.gen.stop == GEN_STOP_CANCELLED,
           "interrupted");
     close_session(&h);
     session k = open_session("golden.gguf", 0, NULL, true, 512);
@@ -277,7 +277,7 @@ static void test_resume(void)
     session b = open_session("golden.gguf", 0, NULL, true, 512);
     CHECK(conv_resume(b.v, id) == LS_OK && chat_n_messages(b.c) == 4 && conv_session(b.v) == id, "resumed");
     conv_turn t = ask(&b, "Third question.", &out);
-    CHECK(t.chat.n_prompt > 40 && strstr(chat_seat_last_prompt(b.seat), "First question of a session to resume."),
+    CHECK(t.chat.gen.n_prompt > 40 && strstr(chat_seat_last_prompt(b.seat), "First question of a session to resume."),
           "the stored turns are in the prompt");
     mem_session info;
     CHECK(mem_session_get(store, id, &info) == LS_OK && info.n_messages == 6, "saved into the same session");

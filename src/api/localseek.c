@@ -341,19 +341,10 @@ ls_status ls_chat_ask(ls_chat *c, const char *question, const ls_stream *stream,
     ls_status st = conv_ask(c->v, c->seat, question, &cb, &t);
     if (st)
         return st;
-    const chat_turn_stats *x = &t.chat;
-    out->n_prompt = x->n_prompt;
-    out->n_reused = x->n_reused;
-    out->n_thinking = x->n_thinking;
-    out->n_answer = x->n_answer;
-    out->n_dropped = x->n_dropped;
-    out->think_budget = x->think_budget;
-    out->budget_closed = x->budget_closed;
-    out->thought_unfinished = x->thought_unfinished;
-    out->stop = t.cached ? "cached" : gen_stop_name(x->stop);
-    out->t_prefill_s = x->t_prefill_s;
-    out->t_first_token_s = x->t_first_token_s;
-    out->t_generate_s = x->t_generate_s;
+    answer_from(&t.chat.gen, out);
+    out->n_dropped = t.chat.n_dropped;
+    if (t.cached)
+        out->stop = "cached";
     out->t_total_s = t.t_total_s;
     out->n_notes = t.n_notes;
     out->cached = t.cached;

@@ -103,8 +103,8 @@ int bench_chat_main(int argc, char **argv)
         if (s)
             break;
         printf("turn=%ld prompt_tokens=%d reused=%d ttft_warm_s=%.3f ttft_cold_s=%.3f speedup=%.1f "
-               "same_answer=%s\n", t + 1, w.n_prompt, w.n_reused, w.t_first_token_s, c.t_first_token_s,
-               w.t_first_token_s > 0 ? c.t_first_token_s / w.t_first_token_s : 0.0, same ? "yes" : "no");
+               "same_answer=%s\n", t + 1, w.gen.n_prompt, w.gen.n_reused, w.gen.t_first_token_s,
+               c.gen.t_first_token_s, w.gen.t_first_token_s > 0 ? c.gen.t_first_token_s / w.gen.t_first_token_s : 0.0, same ? "yes" : "no");
         fflush(stdout);
     }
     if (s) {

@@ -141,19 +141,20 @@ static void print_stats(const view *v, const conv_turn *t)
                 dim, t->cached_at, t->t_total_s, reset);
         return;
     }
-    const chat_turn_stats *st = &t->chat;
-    char think[96] = "", notes[48] = "";
+    const gen_result *st = &t->chat.gen;
+    char think[128] = "", notes[48] = "", stop[96] = "";
     if (t->n_notes > 0)
         snprintf(notes, sizeof notes, "; %d note%s from memory", t->n_notes, t->n_notes == 1 ? "" : "s");
     if (st->n_thinking > 0)
         snprintf(think, sizeof think, "thought for %d tokens, %.1f s%s; ", st->n_thinking, st->t_thinking_s,
                  st->budget_closed ? " (budget)" : "");
+    /* When the thoughts, not the answer, used up the room, say so. */
+    if (st->stop != GEN_STOP_EOG)
+        snprintf(stop, sizeof stop, "; stopped: %s%s", gen_stop_name(st->stop),
+                 st->thought_unfinished ? " while still thinking" : "");
     double tps = st->t_generate_s > 0 ? (st->n_thinking + st->n_answer) / st->t_generate_s : 0.0;
-    fprintf(stderr,
-            "%s[%s%d answer tokens; prompt %d tokens (%d re-used%s), first token %.2f s; %.1f tok/s%s%s]%s\n", dim,
-            think, st->n_answer, st->n_prompt, st->n_reused, notes, st->t_first_token_s, tps,
-            st->stop == GEN_STOP_EOG ? "" : "; stopped: ", st->stop == GEN_STOP_EOG ? "" : gen_stop_name(st->stop),
-            reset);
+    fprintf(stderr, "%s[%s%d answer tokens; prompt %d tokens (%d re-used%s), first token %.2f s; %.1f tok/s%s]%s\n",
+            dim, think, st->n_answer, st->n_prompt, st->n_reused, notes, st->t_first_token_s, tps, stop, reset);
 }
 
 /* ======================================================================== */

@@ -406,18 +406,6 @@ static ls_status fit(const chat *c, chat_seat *seat, int32_t **ids, size_t *n_id
 /* A turn                                                                    */
 /* ======================================================================== */
 
-static void note(const gen_callbacks *cb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(const gen_callbacks *cb, const char *fmt, ...)
-{
-    if (!cb || !cb->on_note)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    cb->on_note(cb->ctx, line);
-}
 
 ls_status chat_send(chat *c, chat_seat *seat, const char *user_text, const gen_callbacks *cb, chat_turn_stats *st)
 {
@@ -454,29 +442,16 @@ ls_status chat_send_with_memory(chat *c, chat_seat *seat, const char *user_text,
     if ((s = fit(c, seat, &ids, &n_ids, &st->n_dropped)))
         goto fail;
     if (st->n_dropped)
-        note(cb, "the conversation no longer fits the %d-token context: left out the %d oldest message%s",
+        gen_note(cb, "the conversation no longer fits the %d-token context: left out the %d oldest message%s",
              seat->n_ctx, st->n_dropped, st->n_dropped == 1 ? "" : "s");
-    gen_result r;
-    s = gen_run(seat->gen, seat->kv, ids, (int)n_ids, t_start, cb, &r);
+    s = gen_run(seat->gen, seat->kv, ids, (int)n_ids, t_start, cb, &st->gen);
     ls_free(ids);
     ids = NULL;
     if (s)
         goto fail;
-    st->n_prompt = r.n_prompt;
-    st->n_reused = r.n_reused;
-    st->n_thinking = r.n_thinking;
-    st->n_answer = r.n_answer;
-    st->think_budget = r.think_budget;
-    st->budget_closed = r.budget_closed;
-    st->thought_unfinished = r.thought_unfinished;
-    st->stop = r.stop;
-    st->t_prefill_s = r.t_prefill_s;
-    st->t_first_token_s = r.t_first_token_s;
-    st->t_thinking_s = r.t_thinking_s;
-    st->t_generate_s = r.t_generate_s;
     char *answer = ls_strdup(gen_answer(seat->gen));
     char *thinking = ls_strdup(gen_thinking(seat->gen));
-    if (!answer || !thinking || push_msg(c, true, answer, thinking, NULL, st->stop != GEN_STOP_EOG)) {
+    if (!answer || !thinking || push_msg(c, true, answer, thinking, NULL, st->gen.stop != GEN_STOP_EOG)) {
         ls_free(answer);
         ls_free(thinking);
         s = ls_error(LS_ERR_NOMEM, "out of memory for the answer");

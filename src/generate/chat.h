@@ -66,19 +66,8 @@ ls_status chat_encode_single(const tok_tokenizer *tok, tpl_family family, const 
                              size_t *n_ids);
 
 typedef struct {
-    int n_prompt;          /* tokens of the rendered conversation */
-    int n_reused;          /* of those, already in the KV cache */
-    int n_thinking;        /* generated inside <think> ... </think> */
-    int n_answer;          /* generated after it */
+    gen_result gen;        /* the prompt (the rendered conversation), reuse, tokens, stop, times */
     int n_dropped;         /* old messages left out to fit the context */
-    int think_budget;      /* the thinking budget that applied */
-    bool budget_closed;    /* the thinking budget closed the thought */
-    bool thought_unfinished; /* the turn ended while the model was still thinking */
-    gen_stop stop;
-    double t_prefill_s;    /* processing the new prompt tokens */
-    double t_first_token_s; /* from the call to the first generated token */
-    double t_thinking_s;   /* from the first token to the end of the thought */
-    double t_generate_s;   /* all generation */
     double t_total_s;
 } chat_turn_stats;
 

@@ -230,17 +230,16 @@ static void push_text(gen *g, const char *text, size_t n)
         push_answer(g, text, n);
 }
 
-static void note(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(gen *g, const char *fmt, ...)
+void gen_note(const gen_callbacks *cb, const char *fmt, ...)
 {
-    if (!g->cb || !g->cb->on_note)
+    if (!cb || !cb->on_note)
         return;
     char line[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    g->cb->on_note(g->cb->ctx, line);
+    cb->on_note(cb->ctx, line);
 }
 
 /* ======================================================================== */
@@ -351,7 +350,7 @@ static ls_status loop(gen *g, gen_result *st, double t_start, int budget)
             st->budget_closed = true;
             st->t_thinking_s = plat_now_s() - t_gen;
             thinking_timed = true;
-            note(g, "thinking budget of %d tokens reached: the thoughts were closed so the model answers now",
+            gen_note(g->cb, "thinking budget of %d tokens reached: the thoughts were closed so the model answers now",
                  budget);
         }
     }
@@ -397,7 +396,7 @@ static ls_status generate(gen *g, gen_result *st, double t_start)
     st->think_budget = budget;
     s = loop(g, st, t_start, budget);
     if (!s && st->thought_unfinished)
-        note(g, "the model did not finish thinking (%s): no answer was given", gen_stop_name(st->stop));
+        gen_note(g->cb, "the model did not finish thinking (%s): no answer was given", gen_stop_name(st->stop));
     return s;
 }
 

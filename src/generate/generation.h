@@ -86,6 +86,10 @@ typedef enum {
 
 const char *gen_stop_name(gen_stop s); /* "end of turn", "answer length limit", ... */
 
+/* Gives cb->on_note a sentence (printf-style; cut at 511 bytes); nothing
+ * when cb or its on_note is NULL. */
+void gen_note(const gen_callbacks *cb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 typedef struct {
     int n_prompt;          /* tokens of the prompt */
     int n_reused;          /* of those, already in the KV cache */

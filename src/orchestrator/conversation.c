@@ -380,23 +380,23 @@ static ls_status save_turn(conv *v, const char *question, const chat_turn_stats 
     }
     chat_message a = chat_get_message(v->c, chat_n_messages(v->c) - 1);
     mem_turn t = { .user = question, .n_user_tokens = count_tokens(v->tok, question), .answer = a.content,
-                   .thinking = a.thinking, .n_answer_tokens = cached ? count_tokens(v->tok, a.content) : st->n_answer,
-                   .n_thinking_tokens = cached ? count_tokens(v->tok, a.thinking) : st->n_thinking,
+                   .thinking = a.thinking, .n_answer_tokens = cached ? count_tokens(v->tok, a.content) : st->gen.n_answer,
+                   .n_thinking_tokens = cached ? count_tokens(v->tok, a.thinking) : st->gen.n_thinking,
                    .model = v->model_name, .interrupted = a.interrupted, .cached = cached };
     return mem_turn_save(v->store, v->session, &t, q_id, a_id);
 }
 
 static void record(conv *v, const conv_turn *t)
 {
-    const chat_turn_stats *c = &t->chat;
+    const gen_result *c = &t->chat.gen;
     int n_gen = c->n_thinking + c->n_answer;
     mem_telemetry row = { .session_id = v->session, .command = v->o.command, .model = v->model_name,
                           .quant = v->quant, .n_prompt = c->n_prompt, .n_reused = c->n_reused,
                           .n_thinking = c->n_thinking, .n_answer = c->n_answer, .n_memory = t->n_notes,
-                          .n_dropped = c->n_dropped, .ttft_s = c->t_first_token_s,
+                          .n_dropped = t->chat.n_dropped, .ttft_s = c->t_first_token_s,
                           .tokens_per_s = c->t_generate_s > 0 ? n_gen / c->t_generate_s : 0,
                           .total_s = t->t_total_s, .retrieve_s = t->t_retrieve_s, .cache_hit = t->cached,
-                          .truncated = c->n_dropped > 0, .stop = t->cached ? "cached" : gen_stop_name(c->stop),
+                          .truncated = t->chat.n_dropped > 0, .stop = t->cached ? "cached" : gen_stop_name(c->stop),
                           .peak_rss_bytes = (int64_t)plat_peak_rss_bytes() };
     if (mem_telemetry_add(v->store, &row))
         log_warn("telemetry not recorded: %s", ls_error_msg());
@@ -524,10 +524,11 @@ static step_id step_generate(request *r)
     ls_free(notes);
     if (st)
         return fail(r, st);
-    const chat_turn_stats *c = &r->out->chat;
+    const chat_turn_stats *t = &r->out->chat;
+    const gen_result *c = &t->gen;
     log_info("  answered by %s", v->model_name);
     log_info("step build prompt: %.2f ms (%d tokens, %d re-used, %d old messages left out)",
-             (c->t_total_s - c->t_prefill_s - c->t_generate_s) * 1e3, c->n_prompt, c->n_reused, c->n_dropped);
+             (t->t_total_s - c->t_prefill_s - c->t_generate_s) * 1e3, c->n_prompt, c->n_reused, t->n_dropped);
     log_info("step prefill: %.3f s for %d tokens", c->t_prefill_s, c->n_prompt - c->n_reused);
     log_info("step decode: %.3f s for %d tokens (%d thinking), stopped: %s", c->t_generate_s,
              c->n_thinking + c->n_answer, c->n_thinking, gen_stop_name(c->stop));
@@ -543,7 +544,7 @@ static step_id step_save(request *r)
         double t_s = plat_now_s();
         if (save_turn(v, r->text, &out->chat, out->cached, &q_id, &a_id)) {
             save_failed(out, r->cb);
-        } else if (r->use_cache && !out->cached && cacheable(out->chat.stop)) {
+        } else if (r->use_cache && !out->cached && cacheable(out->chat.gen.stop)) {
             chat_message a = chat_get_message(v->c, chat_n_messages(v->c) - 1);
             used_ids(v, r->ids, sizeof r->ids);
             mem_cache_entry e = { r->key, v->model_name, r->question, r->settings, a.content, a.thinking, r->ids,
