@@ -282,6 +282,14 @@ static int n_answer_now(const gen *g, bool *in_thought)
     return rs.n_answer_tokens;
 }
 
+/* The answer limit is met (never inside the thoughts, which have their
+ * budget instead). */
+static bool at_answer_limit(const gen *g)
+{
+    bool in_thought;
+    return g->p.n_answer_max >= 0 && n_answer_now(g, &in_thought) >= g->p.n_answer_max && !in_thought;
+}
+
 static ls_status loop(gen *g, gen_result *st, double t_start, int budget)
 {
     double t_gen = plat_now_s();
@@ -296,8 +304,7 @@ static ls_status loop(gen *g, gen_result *st, double t_start, int budget)
             st->stop = GEN_STOP_TIMEOUT;
             break;
         }
-        bool in_thought;
-        if (g->p.n_answer_max >= 0 && n_answer_now(g, &in_thought) >= g->p.n_answer_max && !in_thought) {
+        if (at_answer_limit(g)) {
             st->stop = GEN_STOP_LENGTH; /* -n 0, or the limit met by the text that closed the thoughts */
             break;
         }
@@ -328,7 +335,7 @@ static ls_status loop(gen *g, gen_result *st, double t_start, int budget)
             st->stop = GEN_STOP_STRING;
             break;
         }
-        if (g->p.n_answer_max >= 0 && n_answer_now(g, &in_thought) >= g->p.n_answer_max && !in_thought) {
+        if (at_answer_limit(g)) {
             st->stop = GEN_STOP_LENGTH;
             break;
         }
@@ -351,7 +358,7 @@ static ls_status loop(gen *g, gen_result *st, double t_start, int budget)
             st->t_thinking_s = plat_now_s() - t_gen;
             thinking_timed = true;
             gen_note(g->cb, "thinking budget of %d tokens reached: the thoughts were closed so the model answers now",
-                 budget);
+                     budget);
         }
     }
     size_t nb;
