@@ -264,7 +264,7 @@ typedef struct {
     int64_t message_id, session_id; /* where it is stored */
     const char *role;       /* "user" or "assistant" */
     const char *created_at; /* "YYYY-MM-DD HH:MM:SS", local time */
-    const char *content;    /* the note as the model was given it */
+    const char *content;    /* the stored message's words */
     double score;           /* how well it matched (BM25; higher: better) */
     int n_tokens;           /* of the memory_tokens room */
 } ls_note;
