@@ -206,6 +206,166 @@ ls_status ls_chat_resume(ls_chat *c, int64_t id);
 /* Starts a new session (the old one stays stored). */
 void ls_chat_new_session(ls_chat *c);
 
+/* ---- conversations: settings, messages, answering anew ------------------- */
+
+/* Replaces the system text for the next questions (NULL: none). It takes
+ * part in the response cache's key like the rest of the conversation.
+ * LS_ERR_NOMEM. */
+ls_status ls_chat_set_system(ls_chat *c, const char *system);
+
+/* The thinking budget for the next answers: N tokens, or -1 for the default
+ * (as ls_settings.think_budget -1). */
+void ls_chat_set_think_budget(ls_chat *c, int budget);
+
+/* Seconds the last answer spent thinking, from its first token to the end
+ * of the thought (0 when it had no thoughts or came from the cache). */
+double ls_chat_last_thinking_s(const ls_chat *c);
+
+typedef struct {
+    const char *role;     /* "user" or "assistant" */
+    const char *content;  /* what was said (an answer: without its thoughts) */
+    const char *thinking; /* an answer's thoughts; "" when none, and for a question */
+    const char *notes;    /* a question: the notes from memory given to the model with it; "" when none */
+    bool interrupted;     /* an answer cut short (it did not end at the end of its turn) */
+} ls_chat_message;
+
+/* Message `i` of the conversation, oldest first (i < ls_chat_n_messages();
+ * the system text is not one). Strings point into the conversation until it
+ * next changes: a question, ls_chat_regenerate, ls_chat_resume,
+ * ls_chat_new_session, ls_chat_forget, ls_chat_close. */
+ls_chat_message ls_chat_get_message(const ls_chat *c, size_t i);
+
+/* Answers the last question again with the model, when its answer came from
+ * the response cache (`/nocache`): the cached turn leaves the conversation
+ * and the memory file first, and the cache is skipped for this one question
+ * (ls_chat_set_cache turns it off for good). Streams and reports as
+ * ls_chat_ask. LS_ERR_ARG when the last answer was not from the cache (see
+ * ls_chat_last_was_cached); other errors as ls_chat_ask's. */
+ls_status ls_chat_regenerate(ls_chat *c, const ls_stream *stream, ls_answer *out);
+
+/* ---- conversations: their memory ----------------------------------------- */
+
+/* Answering repeated questions from the response cache, on or off for the
+ * next questions (ls_chat_options.no_cache sets it at the start). */
+void ls_chat_set_cache(ls_chat *c, bool on);
+/* Whether the last answer was given from the response cache. */
+bool ls_chat_last_was_cached(const ls_chat *c);
+
+/* Deletes stored session `id` from the memory file: its messages and their
+ * cache entries (telemetry rows stay, without the session). When it is this
+ * conversation's session, the conversation starts again empty, in a new
+ * session. LS_ERR_NOT_FOUND for an unknown id, LS_ERR_ARG without a memory
+ * file. */
+ls_status ls_chat_forget(ls_chat *c, int64_t id);
+
+/* A note recalled from memory: an earlier stored message that shares words
+ * with the question, given to the model with it. */
+typedef struct {
+    int64_t message_id, session_id; /* where it is stored */
+    const char *role;       /* "user" or "assistant" */
+    const char *created_at; /* "YYYY-MM-DD HH:MM:SS", local time */
+    const char *content;    /* the stored message's words */
+    double score;           /* how well it matched (BM25; higher: better) */
+    int n_tokens;           /* of the memory_tokens room */
+} ls_note;
+
+/* The notes recalled for the last question (0 before it, without memory,
+ * with no_recall, or when none matched), and note `i` (i < ls_chat_n_notes).
+ * Strings point into the conversation until the next question or
+ * ls_chat_close. */
+size_t ls_chat_n_notes(const ls_chat *c);
+ls_note ls_chat_get_note(const ls_chat *c, size_t i);
+
+/* ---- the memory file ------------------------------------------------------ */
+
+/* One SQLite file holds what the assistant remembers: the sessions and their
+ * messages, the response cache and one telemetry row per request
+ * (docs/memory.md). A conversation with a memory_path keeps it open; an
+ * ls_memory opens it to read it on its own (`localseek history`), or is a
+ * conversation's, to read while it goes on. Not thread-safe: one call at a
+ * time per memory file. */
+typedef struct ls_memory ls_memory;
+
+/* The default file, $XDG_DATA_HOME/localseek/memory.db (else
+ * $HOME/.local/share/localseek/memory.db), written to `buf` (at most `cap`
+ * bytes). LS_ERR_NOT_FOUND when neither variable is set, LS_ERR_ARG when it
+ * does not fit. */
+ls_status ls_memory_default_path(char *buf, size_t cap);
+
+/* Opens `path` (NULL: the default file), creating it and its folder when
+ * absent, upgrading an older file. LIMITATION: always read-write (viewing
+ * creates an absent file too). Errors, each a sentence naming the file and a
+ * way out: LS_ERR_IO (cannot create or write it, in use past the wait),
+ * LS_ERR_FORMAT (not a localseek memory file, damaged, from a newer
+ * localseek), LS_ERR_NOT_FOUND (no default place), LS_ERR_NOMEM. Caller
+ * closes with ls_memory_close(). */
+ls_status ls_memory_open(const char *path, ls_memory **out);
+void ls_memory_close(ls_memory *mem); /* NULL: no-op */
+/* The file's path; points into `mem` until it is closed. */
+const char *ls_memory_path(const ls_memory *mem);
+
+/* The memory file conversation `c` saves to, for reading it while the
+ * conversation goes on (/history, /sessions); NULL when it has none (memory
+ * is off). It belongs to the conversation: valid until ls_chat_close(c),
+ * and never given to ls_memory_close(). */
+ls_memory *ls_chat_memory(ls_chat *c);
+
+typedef struct {
+    int64_t id;
+    char *title;      /* the first question, shortened; "" before it */
+    char *model;      /* the model file the session started with */
+    char *created_at; /* "YYYY-MM-DD HH:MM:SS", local time */
+    char *updated_at; /* its last activity, the same way */
+    int n_messages;
+} ls_session;
+
+/* The sessions, the most recently active first, at most `limit` (<= 0:
+ * all). Every string is the list's own copy; caller frees the list with
+ * ls_session_list_free(*out, *n). */
+ls_status ls_memory_list_sessions(ls_memory *mem, int limit, ls_session **out, size_t *n);
+void ls_session_list_free(ls_session *list, size_t n); /* NULL: no-op */
+/* Session `id`; LS_ERR_NOT_FOUND with a sentence when there is none. Caller
+ * frees its strings with ls_session_clear(out). */
+ls_status ls_memory_get_session(ls_memory *mem, int64_t id, ls_session *out);
+void ls_session_clear(ls_session *s); /* NULL: no-op; *s is all zeros after */
+/* The most recently active session; *id = 0 when there is none yet. */
+ls_status ls_memory_latest_session(ls_memory *mem, int64_t *id);
+
+typedef struct {
+    int64_t id, session_id;
+    char *role;            /* "user" or "assistant" */
+    char *content;         /* the words (an answer: without its thoughts) */
+    char *thinking;        /* an answer's thoughts; "" when none, and for a question */
+    int n_tokens;          /* tokens of content; -1 unknown */
+    int n_thinking_tokens;
+    char *model;           /* an answer: the model that gave it; "" for a question */
+    bool interrupted;      /* an answer cut short (Ctrl-C, a limit, the time limit) */
+    bool cached;           /* an answer given from the response cache */
+    char *created_at;      /* "YYYY-MM-DD HH:MM:SS", local time */
+} ls_stored_message;
+
+/* The last `last_n` messages of session `id` (<= 0: all), oldest first; an
+ * unknown session has none. Every string is the list's own copy; caller
+ * frees the list with ls_stored_message_list_free(*out, *n). */
+ls_status ls_memory_messages(ls_memory *mem, int64_t id, int last_n, ls_stored_message **out, size_t *n);
+void ls_stored_message_list_free(ls_stored_message *list, size_t n); /* NULL: no-op */
+
+/* Per model, from the telemetry rows: requests, cache hits, and the median
+ * and 95th percentile of the total time, the time to the first token and
+ * the tokens per second (the last two over generated answers only). */
+typedef struct {
+    char *model;
+    int n_requests, n_cache_hits, n_generated;
+    double total_p50_s, total_p95_s;
+    double ttft_p50_s, ttft_p95_s;
+    double tokens_per_s_p50, tokens_per_s_p95;
+} ls_model_stats;
+
+/* One entry per model that answered a request. Strings are the list's own;
+ * caller frees the list with ls_model_stats_list_free(*out, *n). */
+ls_status ls_memory_stats(ls_memory *mem, ls_model_stats **out, size_t *n);
+void ls_model_stats_list_free(ls_model_stats *list, size_t n); /* NULL: no-op */
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,13 +8,17 @@
  * and the public plain structs are filled from the internal ones field by
  * field, so the layers can change without changing the API. No logic lives
  * here beyond that mapping: what a question does is conversation.c's.
+ * The memory file on its own, and what a conversation recalls from it, are
+ * memory.c's; the layouts both files reach into are api_internal.h's.
  */
 #include "localseek.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api_internal.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
@@ -25,22 +29,8 @@
 #include "memory/store.h"
 #include "orchestrator/conversation.h"
 
-struct ls_runtime {
-    pool *pool;
-};
-
-struct ls_model {
-    ls_runtime *rt;
-    engine *e;
-    engine_open_info info;
-};
-
-struct ls_chat {
-    ls_model *m;
-    mem_store *store;
-    conv *v;
-    chat_seat *seat;
-};
+/* The layouts of ls_runtime, ls_model and ls_chat: api_internal.h (memory.c
+ * reaches inside them too). */
 
 /* ======================================================================== */
 /* Runtime and models                                                        */
@@ -332,6 +322,23 @@ void ls_chat_close(ls_chat *c)
     ls_free(c);
 }
 
+/* One question's turn as the public answer (ask and regenerate alike); the
+ * seconds of thought, which ls_answer does not hold, stay with the chat. */
+static void answer_from_turn(ls_chat *c, const conv_turn *t, ls_answer *out)
+{
+    answer_from(&t->chat.gen, out);
+    out->n_dropped = t->chat.n_dropped;
+    if (t->cached)
+        out->stop = "cached";
+    out->t_total_s = t->t_total_s;
+    out->n_notes = t->n_notes;
+    out->cached = t->cached;
+    out->saved = c->store && t->saved;
+    memcpy(out->cached_at, t->cached_at, sizeof out->cached_at);
+    memcpy(out->save_error, t->save_error, sizeof out->save_error);
+    c->last_thinking_s = t->chat.gen.t_thinking_s;
+}
+
 ls_status ls_chat_ask(ls_chat *c, const char *question, const ls_stream *stream, ls_answer *out)
 {
     memset(out, 0, sizeof *out);
@@ -341,16 +348,7 @@ ls_status ls_chat_ask(ls_chat *c, const char *question, const ls_stream *stream,
     ls_status st = conv_ask(c->v, c->seat, question, &cb, &t);
     if (st)
         return st;
-    answer_from(&t.chat.gen, out);
-    out->n_dropped = t.chat.n_dropped;
-    if (t.cached)
-        out->stop = "cached";
-    out->t_total_s = t.t_total_s;
-    out->n_notes = t.n_notes;
-    out->cached = t.cached;
-    out->saved = c->store && t.saved;
-    memcpy(out->cached_at, t.cached_at, sizeof out->cached_at);
-    memcpy(out->save_error, t.save_error, sizeof out->save_error);
+    answer_from_turn(c, &t, out);
     return LS_OK;
 }
 
@@ -406,4 +404,45 @@ void ls_chat_new_session(ls_chat *c)
 {
     conv_new_session(c->v);
     chat_seat_reset(c->seat);
+}
+
+/* ======================================================================== */
+/* Conversations: settings, messages, answering anew                         */
+/* ======================================================================== */
+
+ls_status ls_chat_set_system(ls_chat *c, const char *system)
+{
+    return chat_set_system(conv_chat(c->v), system);
+}
+
+void ls_chat_set_think_budget(ls_chat *c, int budget)
+{
+    chat_seat_set_think_budget(c->seat, budget);
+}
+
+double ls_chat_last_thinking_s(const ls_chat *c)
+{
+    return c->last_thinking_s;
+}
+
+ls_chat_message ls_chat_get_message(const ls_chat *c, size_t i)
+{
+    const chat *ch = conv_chat(c->v);
+    assert(i < chat_n_messages(ch));
+    chat_message m = chat_get_message(ch, i);
+    return (ls_chat_message){ .role = m.role, .content = m.content, .thinking = m.thinking ? m.thinking : "",
+                              .notes = m.memory ? m.memory : "", .interrupted = m.interrupted };
+}
+
+ls_status ls_chat_regenerate(ls_chat *c, const ls_stream *stream, ls_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    stream_bridge b;
+    gen_callbacks cb = callbacks(stream, &b);
+    conv_turn t;
+    ls_status st = conv_regenerate(c->v, c->seat, &cb, &t);
+    if (st)
+        return st;
+    answer_from_turn(c, &t, out);
+    return LS_OK;
 }

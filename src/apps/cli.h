@@ -6,7 +6,8 @@
  * model file asks for. Options themselves (reading, checking, --help) are
  * apps/options.h.
  *
- * Called by: cmd_run.c, cmd_chat.c, cmd_prompt.c.
+ * Called by: cmd_prompt.c, cmd_logits.c, bench_model.c (run and chat use the
+ * public API: ls_chat_template_known, ls_model_info's warnings).
  */
 #ifndef LS_CLI_H
 #define LS_CLI_H

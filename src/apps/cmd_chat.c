@@ -14,13 +14,13 @@
  * Ctrl-C while the model writes stops that answer (it is kept, marked as
  * interrupted) and returns to the prompt; Ctrl-D or /exit quits.
  *
- * Every turn is saved in the memory file (memory/store.h) as it completes;
- * notes from earlier sessions are recalled and repeated questions answered
- * from the response cache (orchestrator/conversation.h). The conversation
- * logic (templates, context fitting, KV cache re-use, reasoning, stop rules)
- * lives in generate/chat.c; this file is terminal I/O.
+ * Every turn is saved in the memory file as it completes; notes from
+ * earlier sessions are recalled and repeated questions answered from the
+ * response cache. All of it is the public API's (include/localseek.h: a
+ * conversation, its memory, the memory file): this file reads options,
+ * calls the API and is terminal I/O. A memory file that cannot be opened is
+ * said once and the chat goes on without memory.
  */
-#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,16 +30,10 @@
 
 #include <editline/readline.h>
 
-#include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/memory_view.h"
 #include "apps/options.h"
-#include "base/alloc.h"
-#include "base/log.h"
-#include "base/platform.h"
-#include "generate/chat.h"
-#include "generate/engine.h"
-#include "orchestrator/conversation.h"
+#include "localseek.h"
 
 static const char help_text[] =
     "  /help                 this list\n"
@@ -92,10 +86,10 @@ typedef struct {
 #define DIM "\033[2m"
 #define RESET "\033[0m"
 
-static void on_text(void *ctx, gen_part part, const char *text, size_t n)
+static void on_text(void *ctx, ls_text_part part, const char *text, size_t n)
 {
     view *v = ctx;
-    if (part == GEN_THINKING) {
+    if (part == LS_THINKING) {
         if (v->show_thoughts) {
             if (!v->in_thought_shown && v->color)
                 fputs(DIM, stdout);
@@ -133,25 +127,24 @@ static void on_note(void *ctx, const char *sentence)
         fputs(DIM, stdout);
 }
 
-static void print_stats(const view *v, const conv_turn *t)
+/* `t_thinking_s`: ls_chat_last_thinking_s() (ls_answer does not hold it). */
+static void print_stats(const view *v, const ls_answer *st, double t_thinking_s)
 {
     const char *dim = v->color ? DIM : "", *reset = v->color ? RESET : "";
-    if (t->cached) {
+    if (st->cached) {
         fprintf(stderr, "%s[answered from the response cache: first given %s; %.3f s; /nocache answers anew]%s\n",
-                dim, t->cached_at, t->t_total_s, reset);
+                dim, st->cached_at, st->t_total_s, reset);
         return;
     }
-    const gen_result *st = &t->chat.gen;
     char think[128] = "", notes[48] = "", stop[96] = "";
-    if (t->n_notes > 0)
-        snprintf(notes, sizeof notes, "; %d note%s from memory", t->n_notes, t->n_notes == 1 ? "" : "s");
+    if (st->n_notes > 0)
+        snprintf(notes, sizeof notes, "; %d note%s from memory", st->n_notes, st->n_notes == 1 ? "" : "s");
     if (st->n_thinking > 0)
-        snprintf(think, sizeof think, "thought for %d tokens, %.1f s%s; ", st->n_thinking, st->t_thinking_s,
+        snprintf(think, sizeof think, "thought for %d tokens, %.1f s%s; ", st->n_thinking, t_thinking_s,
                  st->budget_closed ? " (budget)" : "");
     /* When the thoughts, not the answer, used up the room, say so. */
-    if (st->stop != GEN_STOP_EOG)
-        snprintf(stop, sizeof stop, "; stopped: %s%s", gen_stop_name(st->stop),
-                 st->thought_unfinished ? " while still thinking" : "");
+    if (strcmp(st->stop, "end of turn") != 0)
+        snprintf(stop, sizeof stop, "; stopped: %s%s", st->stop, st->thought_unfinished ? " while still thinking" : "");
     double tps = st->t_generate_s > 0 ? (st->n_thinking + st->n_answer) / st->t_generate_s : 0.0;
     fprintf(stderr, "%s[%s%d answer tokens; prompt %d tokens (%d re-used%s), first token %.2f s; %.1f tok/s%s]%s\n",
             dim, think, st->n_answer, st->n_prompt, st->n_reused, notes, st->t_first_token_s, tps, stop, reset);
@@ -248,19 +241,19 @@ static char *read_message(input *in)
 
 /* What the commands act on. */
 typedef struct {
-    chat *c;          /* the conversation's messages (conv_chat) */
-    chat_seat *seat;  /* the model's place at it */
-    conv *cv;
-    mem_store *store; /* NULL with --no-save or when the file could not be opened */
+    ls_chat *c;
     view *v;
-    const gen_callbacks *cb;
+    const ls_stream *stream;
 } repl;
 
-static bool need_store(const repl *r)
+/* The conversation's memory file; NULL (said) with --no-save or when the
+ * file could not be opened. */
+static ls_memory *need_memory(const repl *r)
 {
-    if (!r->store)
+    ls_memory *mem = ls_chat_memory(r->c);
+    if (!mem)
         fputs("[memory is off (--no-save, or the memory file could not be opened)]\n", stderr);
-    return r->store != NULL;
+    return mem;
 }
 
 /* "/resume 12", "/forget 12": the session number in arg; false if absent or bad. */
@@ -276,32 +269,33 @@ static bool session_arg(const char *cmd, const char *arg, int64_t *id)
 static void cmd_history_here(const repl *r, const char *arg)
 {
     long last_n = 0;
-    if (!need_store(r) || (*arg && !opt_int_value("chat", "/history", arg, 1, 1L << 30, &last_n)))
+    ls_memory *mem = need_memory(r);
+    if (!mem || (*arg && !opt_int_value("chat", "/history", arg, 1, 1L << 30, &last_n)))
         return;
-    int64_t id = conv_session(r->cv);
+    int64_t id = ls_chat_session(r->c);
     if (!id) {
         fputs("[nothing stored yet in this conversation]\n", stderr);
         return;
     }
-    mem_message *msgs;
+    ls_stored_message *msgs;
     size_t n;
-    if (mem_messages(r->store, id, (int)last_n, &msgs, &n)) {
+    if (ls_memory_messages(mem, id, (int)last_n, &msgs, &n)) {
         fprintf(stderr, "%s\n", ls_error_msg());
         return;
     }
     view_messages(stdout, msgs, n, false, r->v->color);
-    mem_messages_free(msgs, n);
+    ls_stored_message_list_free(msgs, n);
 }
 
 static void cmd_memory_show(const repl *r)
 {
-    size_t n = conv_n_notes(r->cv);
+    size_t n = ls_chat_n_notes(r->c);
     if (n == 0) {
         fputs("[no notes from memory were used for the last question]\n", stderr);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        conv_note x = conv_get_note(r->cv, i);
+        ls_note x = ls_chat_get_note(r->c, i);
         printf("note %zu: message %lld of session %lld (%s, %s), score %.3f, %d tokens\n  %s\n", i + 1,
                (long long)x.message_id, (long long)x.session_id, x.created_at, x.role, x.score, x.n_tokens,
                x.content);
@@ -313,8 +307,9 @@ static ls_status ask_and_show(const repl *r, const char *text, bool regenerate);
 /* Returns false to quit. */
 static bool run_command(const repl *r, const char *line)
 {
-    chat *c = r->c;
+    ls_chat *c = r->c;
     view *v = r->v;
+    ls_memory *mem;
     const char *arg = strchr(line, ' ');
     size_t n = arg ? (size_t)(arg - line) : strlen(line);
     while (arg && *arg == ' ')
@@ -328,25 +323,24 @@ static bool run_command(const repl *r, const char *line)
     if (IS("/help") || IS("/?")) {
         fputs(help_text, stdout);
     } else if (IS("/reset") || IS("/clear")) {
-        int64_t old = conv_session(r->cv);
-        conv_new_session(r->cv);
-        chat_seat_reset(r->seat);
+        int64_t old = ls_chat_session(c);
+        ls_chat_new_session(c);
         if (old)
             fprintf(stderr, "[new conversation; session %lld stays stored: /resume %lld]\n", (long long)old,
                     (long long)old);
         else
             fputs("[new conversation]\n", stderr);
     } else if (IS("/system")) {
-        if (chat_set_system(c, *arg ? arg : NULL))
+        if (ls_chat_set_system(c, *arg ? arg : NULL))
             fprintf(stderr, "%s\n", ls_error_msg());
         else
             fprintf(stderr, *arg ? "[system text set]\n" : "[system text removed]\n");
     } else if (IS("/thoughts")) {
-        size_t k = chat_n_messages(c);
-        if (k == 0 || strcmp(chat_get_message(c, k - 1).role, "assistant") != 0)
+        size_t k = ls_chat_n_messages(c);
+        if (k == 0 || strcmp(ls_chat_get_message(c, k - 1).role, "assistant") != 0)
             fputs("[no answer yet]\n", stderr);
         else {
-            const char *t = chat_get_message(c, k - 1).thinking;
+            const char *t = ls_chat_get_message(c, k - 1).thinking;
             printf("%s%s%s\n", v->color ? DIM : "", *t ? t : "(no thoughts)", v->color ? RESET : "");
         }
     } else if (IS("/think")) {
@@ -356,43 +350,43 @@ static bool run_command(const repl *r, const char *line)
         else if (!strcmp(arg, "hide"))
             v->show_thoughts = false;
         else if (!strcmp(arg, "budget off"))
-            chat_seat_set_think_budget(r->seat, -1);
+            ls_chat_set_think_budget(c, -1);
         else if (!strncmp(arg, "budget ", 7) && opt_int_value("chat", "/think budget", arg + 7, 0, 1 << 24, &budget))
-            chat_seat_set_think_budget(r->seat, (int)budget);
+            ls_chat_set_think_budget(c, (int)budget);
         else
             fputs("usage: /think show | /think hide | /think budget N | /think budget off\n", stderr);
     } else if (IS("/history")) {
         cmd_history_here(r, arg);
     } else if (IS("/sessions")) {
-        mem_session *list;
+        ls_session *list;
         size_t k;
-        if (!need_store(r))
+        if (!(mem = need_memory(r)))
             return true;
-        if (mem_session_list(r->store, 20, &list, &k)) {
+        if (ls_memory_list_sessions(mem, 20, &list, &k)) {
             fprintf(stderr, "%s\n", ls_error_msg());
             return true;
         }
-        view_sessions(stdout, list, k, conv_session(r->cv), false);
-        mem_session_list_free(list, k);
+        view_sessions(stdout, list, k, ls_chat_session(c), false);
+        ls_session_list_free(list, k);
     } else if (IS("/resume")) {
-        if (!need_store(r))
+        if (!need_memory(r))
             return true;
         if (!session_arg("/resume", arg, &id))
             fputs("usage: /resume S (a session number from /sessions)\n", stderr);
-        else if (conv_resume(r->cv, id))
+        else if (ls_chat_resume(c, id))
             fprintf(stderr, "%s\n", ls_error_msg());
         else
             fprintf(stderr, "[resumed session %lld: %zu messages; /history shows them]\n", (long long)id,
-                    chat_n_messages(c));
+                    ls_chat_n_messages(c));
     } else if (IS("/forget")) {
-        if (!need_store(r))
+        if (!need_memory(r))
             return true;
-        id = conv_session(r->cv);
+        id = ls_chat_session(c);
         if (*arg && !session_arg("/forget", arg, &id))
             fputs("usage: /forget [S] (default: this conversation)\n", stderr);
         else if (!id)
             fputs("[nothing stored yet in this conversation]\n", stderr);
-        else if (conv_forget(r->cv, id))
+        else if (ls_chat_forget(c, id))
             fprintf(stderr, "%s\n", ls_error_msg());
         else
             fprintf(stderr, "[session %lld deleted from the memory file]\n", (long long)id);
@@ -402,9 +396,9 @@ static bool run_command(const repl *r, const char *line)
         else
             fputs("usage: /memory show\n", stderr);
     } else if (IS("/nocache")) {
-        conv_set_cache(r->cv, false);
+        ls_chat_set_cache(c, false);
         fputs("[response cache off for this session]\n", stderr);
-        if (conv_last_was_cached(r->cv))
+        if (ls_chat_last_was_cached(c))
             ask_and_show(r, NULL, true);
     } else {
         fprintf(stderr, "unknown command %.*s; /help lists them\n", (int)n, line);
@@ -419,9 +413,9 @@ static ls_status ask_and_show(const repl *r, const char *text, bool regenerate)
 {
     view *v = r->v;
     interrupted = 0;
-    conv_turn t;
+    ls_answer a;
     v->answer_started = false;
-    ls_status s = regenerate ? conv_regenerate(r->cv, r->seat, r->cb, &t) : conv_ask(r->cv, r->seat, text, r->cb, &t);
+    ls_status s = regenerate ? ls_chat_regenerate(r->c, r->stream, &a) : ls_chat_ask(r->c, text, r->stream, &a);
     if (v->in_thought_shown && v->color)
         fputs(RESET, stdout);
     v->in_thought_shown = false;
@@ -433,7 +427,7 @@ static ls_status ask_and_show(const repl *r, const char *text, bool regenerate)
     if (s)
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
     else
-        print_stats(v, &t);
+        print_stats(v, &a, ls_chat_last_thinking_s(r->c));
     return s;
 }
 
@@ -447,7 +441,7 @@ typedef struct {
     long n_ctx, n_threads, n_answer, think_budget, seed, top_k, memory_tokens;
     double temp, top_p, min_p, repeat, presence, frequency, timeout;
     bool set_temp, set_top_k, set_top_p, set_min_p, set_repeat, no_color, no_memory, no_cache, no_save;
-    const char *stops[GEN_MAX_STOPS];
+    const char *stops[LS_MAX_STOPS];
     int n_stops;
 } options;
 
@@ -483,7 +477,7 @@ static int parse(int argc, char **argv, options *o)
           .fhi = 2.0, .help = "subtract F for every time a token appeared", .dflt = "0, off" },
         opt_seed(&o->seed),
         { .kind = OPT_LIST, .name = "--stop", .value_name = "TEXT", .list = o->stops, .count = &o->n_stops,
-          .max = GEN_MAX_STOPS, .help = "end the answer at TEXT" },
+          .max = LS_MAX_STOPS, .help = "end the answer at TEXT" },
         opt_chat_template(&o->template_name),
         { .kind = OPT_FLAG, .name = "--no-color", .flag = &o->no_color, .help = "no dimming or colors" },
         opt_timeout(&o->timeout),
@@ -513,32 +507,48 @@ static int parse(int argc, char **argv, options *o)
     return opt_parse(&spec, argc, argv);
 }
 
-/* The memory file and the conversation. A file that cannot be opened is
- * reported and the chat goes on without memory. */
-static ls_status open_memory(const options *o, mem_store **store, conv **cv)
+/* The conversation, with the memory file (--db, or the default one) unless
+ * --no-save. The file is tried first on its own, so that one that cannot be
+ * opened is said once and the chat goes on without memory (ls_chat_open
+ * would refuse it); the conversation then opens it for itself. */
+static ls_status open_chat(const options *o, ls_model *m, const ls_settings *st, ls_chat **out)
 {
-    *store = NULL;
-    if (!o->no_save && !(*store = view_open_store("chat", o->db)))
-        fputs("localseek chat: going on without memory: nothing will be saved or recalled\n", stderr);
-    conv_options co = conv_default_options(); /* the model's name, size and type come from the seat */
-    co.recall = !o->no_memory;
-    co.memory_tokens = (int)o->memory_tokens;
-    co.cache = !o->no_cache;
-    return conv_create(o->system, *store, &co, cv);
+    char *path = NULL;
+    if (!o->no_save) {
+        ls_memory *probe = view_open_memory("chat", o->db);
+        if (probe && !(path = strdup(ls_memory_path(probe)))) {
+            ls_memory_close(probe);
+            fputs("localseek chat: out of memory\n", stderr);
+            return LS_ERR_NOMEM;
+        }
+        ls_memory_close(probe);
+        if (!path)
+            fputs("localseek chat: going on without memory: nothing will be saved or recalled\n", stderr);
+    }
+    /* --memory-tokens 0 leaves no room for notes: nothing is recalled (the
+     * API reads 0 as its default room). */
+    ls_chat_options co = { .system = o->system, .memory_path = path, .no_recall = o->no_memory || o->memory_tokens == 0,
+                           .no_cache = o->no_cache, .memory_tokens = (int)o->memory_tokens, .label = "chat" };
+    ls_status s = ls_chat_open(m, &co, st, out);
+    if (s)
+        fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
+    free(path);
+    return s;
 }
 
 /* --resume S|last. Returns false (having said why) when it cannot. */
-static bool resume(const options *o, mem_store *store, conv *cv)
+static bool resume(const options *o, ls_chat *c)
 {
     if (!o->resume)
         return true;
-    if (!store) {
+    ls_memory *mem = ls_chat_memory(c);
+    if (!mem) {
         fputs("localseek chat: --resume needs the memory file\n", stderr);
         return false;
     }
     int64_t id = 0;
     if (!strcmp(o->resume, "last")) {
-        if (mem_session_latest(store, &id)) {
+        if (ls_memory_latest_session(mem, &id)) {
             fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
             return false;
         }
@@ -552,7 +562,7 @@ static bool resume(const options *o, mem_store *store, conv *cv)
             return false;
         id = val;
     }
-    if (conv_resume(cv, id)) {
+    if (ls_chat_resume(c, id)) {
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
         return false;
     }
@@ -570,53 +580,51 @@ int cmd_chat(int argc, char **argv)
         fputs("localseek chat: --resume reads the memory file, which --no-save turns off\n", stderr);
         return 2;
     }
-
-    tpl_family forced = TPL_UNKNOWN;
-    if (o.template_name && !cli_chat_template("chat", o.template_name, &forced))
+    if (o.template_name && !ls_chat_template_known(o.template_name)) {
+        fprintf(stderr, "localseek chat: unknown --chat-template '%s' (known: %s)\n", o.template_name,
+                ls_chat_template_names());
         return 2;
-    engine *e = NULL;
-    chat_seat *seat = NULL;
-    mem_store *store = NULL;
-    conv *cv = NULL;
+    }
+
+    ls_runtime *rt = NULL;
+    ls_model *m = NULL;
+    ls_chat *c = NULL;
     rc = 1;
-    engine_params ep = { .n_ctx = (int)o.n_ctx, .n_threads = (int)o.n_threads, .mem_budget_bytes = o.mem_budget,
-                         .family = forced };
-    engine_open_info info;
-    ls_status s = engine_open(o.model_path, &ep, NULL, &e, &info);
-    if (s) {
+    ls_runtime_options ro = { .n_threads = (int)o.n_threads };
+    ls_model_options mo = { .n_ctx = (int)o.n_ctx, .mem_budget_bytes = o.mem_budget,
+                            .chat_template = o.template_name };
+    if (ls_runtime_open(&ro, &rt) || ls_model_open(rt, o.model_path, &mo, &m)) {
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
         goto done;
     }
-    cli_print_open_warnings("chat", &info);
-    tpl_family family = engine_family(e);
-    chat_params p = chat_default_params(family);
-    gen_params *g = &p.gen;
-    g->n_answer_max = (int)o.n_answer;
-    g->think_budget = (int)o.think_budget;
-    g->timeout_s = o.timeout;
-    g->sampling.seed = (uint64_t)o.seed;
+    ls_model_info info = ls_model_get_info(m);
+    if (info.fit_warning[0])
+        fprintf(stderr, "localseek chat: warning: %s\n", info.fit_warning);
+    if (info.template_warning[0])
+        fprintf(stderr, "localseek chat: warning: %s\n", info.template_warning);
+    /* The model family's settings, with what the options change. */
+    ls_settings st = ls_default_settings(m);
+    st.max_answer_tokens = (int)o.n_answer;
+    st.think_budget = (int)o.think_budget;
+    st.timeout_s = o.timeout;
+    st.seed = (uint64_t)o.seed;
     if (o.set_temp)
-        g->sampling.temp = (float)o.temp;
+        st.temperature = (float)o.temp;
     if (o.set_top_k)
-        g->sampling.top_k = (int)o.top_k;
+        st.top_k = (int)o.top_k;
     if (o.set_top_p)
-        g->sampling.top_p = (float)o.top_p;
+        st.top_p = (float)o.top_p;
     if (o.set_min_p)
-        g->sampling.min_p = (float)o.min_p;
+        st.min_p = (float)o.min_p;
     if (o.set_repeat)
-        g->sampling.repeat_penalty = (float)o.repeat;
-    g->sampling.presence_penalty = (float)o.presence;
-    g->sampling.frequency_penalty = (float)o.frequency;
+        st.repeat_penalty = (float)o.repeat;
+    st.presence_penalty = (float)o.presence;
+    st.frequency_penalty = (float)o.frequency;
     for (int i = 0; i < o.n_stops; i++)
-        g->stops[i] = o.stops[i];
-    g->n_stops = o.n_stops;
-    if ((s = chat_seat_create(e, &p, &seat)) || (s = open_memory(&o, &store, &cv))) {
-        fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
+        st.stops[i] = o.stops[i];
+    st.n_stops = o.n_stops;
+    if (open_chat(&o, m, &st, &c) || !resume(&o, c))
         goto done;
-    }
-    if (!resume(&o, store, cv))
-        goto done;
-    double t_load = info.t_load_s;
 
     input in = { .tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) };
     view v = { .show_thoughts = o.think_mode ? !strcmp(o.think_mode, "show") : in.tty,
@@ -627,13 +635,13 @@ int cmd_chat(int argc, char **argv)
     if (in.tty) {
         using_history();
         fprintf(stderr, "localseek chat — %s, template %s, context %d tokens, loaded in %.1f s. /help for commands, "
-                        "Ctrl-D to leave.\n", o.model_path, tpl_family_info(family)->name, (int)o.n_ctx, t_load);
-        if (store)
-            fprintf(stderr, "Memory: %s\n", mem_path(store));
+                        "Ctrl-D to leave.\n", o.model_path, info.chat_template, (int)o.n_ctx, info.load_s);
+        if (ls_chat_memory(c))
+            fprintf(stderr, "Memory: %s\n", ls_memory_path(ls_chat_memory(c)));
     }
 
-    gen_callbacks cb = { .on_text = on_text, .on_note = on_note, .cancelled = poll_cancel, .ctx = &v };
-    repl r = { conv_chat(cv), seat, cv, store, &v, &cb };
+    ls_stream stream = { .on_text = on_text, .on_note = on_note, .cancelled = poll_cancel, .ctx = &v };
+    repl r = { c, &v, &stream };
     char *line;
     rc = 0;
     while ((line = read_message(&in))) {
@@ -653,7 +661,7 @@ int cmd_chat(int argc, char **argv)
                 break;
             continue;
         }
-        s = ask_and_show(&r, line, false);
+        ls_status s = ask_and_show(&r, line, false);
         free(line);
         if (s && s != LS_ERR_LIMIT) {
             rc = 1;
@@ -663,9 +671,8 @@ int cmd_chat(int argc, char **argv)
     if (in.tty)
         fputc('\n', stdout);
 done:
-    conv_free(cv);
-    mem_close(store);
-    chat_seat_free(seat);
-    engine_close(e);
+    ls_chat_close(c);
+    ls_model_close(m);
+    ls_runtime_close(rt);
     return rc;
 }

@@ -7,8 +7,10 @@
  *   stats [--json] [--db PATH]                           per model: requests, cache
  *           hits, p50/p95 of total time, time to first token and tokens/s
  *
- * The printing (tables and JSON) is memory_view.c's. Exit status: 0 ok,
- * 1 the file cannot be read or the session does not exist, 2 bad usage.
+ * The printing (tables and JSON) is memory_view.c's; the file is read
+ * through the public API alone (localseek.h: "the memory file"). Exit
+ * status: 0 ok, 1 the file cannot be read or the session does not exist,
+ * 2 bad usage.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -19,7 +21,7 @@
 #include "apps/commands.h"
 #include "apps/memory_view.h"
 #include "apps/options.h"
-#include "base/alloc.h"
+#include "localseek.h"
 
 /* ======================================================================== */
 /* The commands                                                              */
@@ -59,38 +61,38 @@ int cmd_history(int argc, char **argv)
                    "The messages of a stored conversation, oldest first.\n", &o);
     if (rc != OPT_GO_ON)
         return rc;
-    mem_store *s = view_open_store("history", o.db);
+    ls_memory *s = view_open_memory("history", o.db);
     if (!s)
         return 1;
     int64_t id = o.session;
-    mem_message *msgs = NULL;
+    ls_stored_message *msgs = NULL;
     size_t n = 0;
-    ls_status st = id ? LS_OK : mem_session_latest(s, &id);
+    ls_status st = id ? LS_OK : ls_memory_latest_session(s, &id);
     if (!st && id == 0) {
         if (o.json)
             puts("[]");
         else
             puts("no conversations yet");
-        mem_close(s);
+        ls_memory_close(s);
         return 0;
     }
-    mem_session info = { 0 };
+    ls_session info = { 0 };
     if (!st)
-        st = mem_session_get(s, id, &info);
+        st = ls_memory_get_session(s, id, &info);
     if (!st)
-        st = mem_messages(s, id, (int)o.n, &msgs, &n);
+        st = ls_memory_messages(s, id, (int)o.n, &msgs, &n);
     if (st) {
         fprintf(stderr, "localseek history: %s\n", ls_error_msg());
-        mem_close(s);
+        ls_memory_close(s);
         return 1;
     }
     if (!o.json)
         printf("session %" PRId64 " — %s, started %s, %d messages\n\n", id, info.model, info.created_at,
                info.n_messages);
     view_messages(stdout, msgs, n, o.json, false);
-    mem_session_clear(&info);
-    mem_messages_free(msgs, n);
-    mem_close(s);
+    ls_session_clear(&info);
+    ls_stored_message_list_free(msgs, n);
+    ls_memory_close(s);
     return 0;
 }
 
@@ -102,19 +104,19 @@ int cmd_sessions(int argc, char **argv)
                    "The stored conversations, most recently active first.\n", &o);
     if (rc != OPT_GO_ON)
         return rc;
-    mem_store *s = view_open_store("sessions", o.db);
+    ls_memory *s = view_open_memory("sessions", o.db);
     if (!s)
         return 1;
-    mem_session *list;
+    ls_session *list;
     size_t n;
-    if (mem_session_list(s, (int)o.n, &list, &n)) {
+    if (ls_memory_list_sessions(s, (int)o.n, &list, &n)) {
         fprintf(stderr, "localseek sessions: %s\n", ls_error_msg());
-        mem_close(s);
+        ls_memory_close(s);
         return 1;
     }
     view_sessions(stdout, list, n, 0, o.json);
-    mem_session_list_free(list, n);
-    mem_close(s);
+    ls_session_list_free(list, n);
+    ls_memory_close(s);
     return 0;
 }
 
@@ -125,18 +127,18 @@ int cmd_stats(int argc, char **argv)
                    "Per model: requests, cache hits, p50/p95 of latency, time to first token and tokens/s.\n", &o);
     if (rc != OPT_GO_ON)
         return rc;
-    mem_store *s = view_open_store("stats", o.db);
+    ls_memory *s = view_open_memory("stats", o.db);
     if (!s)
         return 1;
-    mem_model_stats *list;
+    ls_model_stats *list;
     size_t n;
-    if (mem_stats(s, &list, &n)) {
+    if (ls_memory_stats(s, &list, &n)) {
         fprintf(stderr, "localseek stats: %s\n", ls_error_msg());
-        mem_close(s);
+        ls_memory_close(s);
         return 1;
     }
     view_stats(stdout, list, n, o.json);
-    mem_stats_free(list, n);
-    mem_close(s);
+    ls_model_stats_list_free(list, n);
+    ls_memory_close(s);
     return 0;
 }

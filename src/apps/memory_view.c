@@ -16,22 +16,14 @@
 /* Opening the file                                                          */
 /* ======================================================================== */
 
-mem_store *view_open_store(const char *cmd, const char *db_path)
+ls_memory *view_open_memory(const char *cmd, const char *db_path)
 {
-    char path[4096];
-    if (!db_path) {
-        if (mem_default_path(path, sizeof path)) {
-            fprintf(stderr, "localseek %s: %s\n", cmd, ls_error_msg());
-            return NULL;
-        }
-        db_path = path;
-    }
-    mem_store *s;
-    if (mem_open(db_path, &s)) {
+    ls_memory *mem;
+    if (ls_memory_open(db_path, &mem)) {
         fprintf(stderr, "localseek %s: %s\n", cmd, ls_error_msg());
         return NULL;
     }
-    return s;
+    return mem;
 }
 
 /* ======================================================================== */
@@ -47,12 +39,12 @@ static void print_json(FILE *out, cJSON *j)
     cJSON_Delete(j);
 }
 
-void view_messages(FILE *out, const mem_message *msgs, size_t n, bool json, bool color)
+void view_messages(FILE *out, const ls_stored_message *msgs, size_t n, bool json, bool color)
 {
     if (json) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; arr && i < n; i++) {
-            const mem_message *m = &msgs[i];
+            const ls_stored_message *m = &msgs[i];
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "id", (double)m->id);
             cJSON_AddNumberToObject(o, "session", (double)m->session_id);
@@ -72,7 +64,7 @@ void view_messages(FILE *out, const mem_message *msgs, size_t n, bool json, bool
     }
     const char *dim = color ? "\033[2m" : "", *reset = color ? "\033[0m" : "";
     for (size_t i = 0; i < n; i++) {
-        const mem_message *m = &msgs[i];
+        const ls_stored_message *m = &msgs[i];
         bool user = strcmp(m->role, "user") == 0;
         fprintf(out, "%s[%s] #%" PRId64 " %s%s%s\n", dim, m->created_at, m->id, user ? "you" : "assistant",
                 user ? "" : (m->cached ? " (from the cache)" : ""), reset);
@@ -85,7 +77,7 @@ void view_messages(FILE *out, const mem_message *msgs, size_t n, bool json, bool
     }
 }
 
-void view_sessions(FILE *out, const mem_session *list, size_t n, int64_t current, bool json)
+void view_sessions(FILE *out, const ls_session *list, size_t n, int64_t current, bool json)
 {
     if (json) {
         cJSON *arr = cJSON_CreateArray();
@@ -108,18 +100,18 @@ void view_sessions(FILE *out, const mem_session *list, size_t n, int64_t current
     }
     fprintf(out, "  %-6s %-19s %8s  %-28s %s\n", "id", "last activity", "messages", "model", "title");
     for (size_t i = 0; i < n; i++) {
-        const mem_session *x = &list[i];
+        const ls_session *x = &list[i];
         fprintf(out, "%c %-6" PRId64 " %-19s %8d  %-28.28s %s\n", x->id == current ? '*' : ' ', x->id, x->updated_at,
                 x->n_messages, x->model, x->title);
     }
 }
 
-void view_stats(FILE *out, const mem_model_stats *list, size_t n, bool json)
+void view_stats(FILE *out, const ls_model_stats *list, size_t n, bool json)
 {
     if (json) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; arr && i < n; i++) {
-            const mem_model_stats *m = &list[i];
+            const ls_model_stats *m = &list[i];
             cJSON *j = cJSON_CreateObject();
             cJSON_AddStringToObject(j, "model", m->model);
             cJSON_AddNumberToObject(j, "requests", m->n_requests);
@@ -129,8 +121,8 @@ void view_stats(FILE *out, const mem_model_stats *list, size_t n, bool json)
             cJSON_AddNumberToObject(j, "total_p95_s", m->total_p95_s);
             cJSON_AddNumberToObject(j, "ttft_p50_s", m->ttft_p50_s);
             cJSON_AddNumberToObject(j, "ttft_p95_s", m->ttft_p95_s);
-            cJSON_AddNumberToObject(j, "tokens_per_s_p50", m->tps_p50);
-            cJSON_AddNumberToObject(j, "tokens_per_s_p95", m->tps_p95);
+            cJSON_AddNumberToObject(j, "tokens_per_s_p50", m->tokens_per_s_p50);
+            cJSON_AddNumberToObject(j, "tokens_per_s_p95", m->tokens_per_s_p95);
             cJSON_AddItemToArray(arr, j);
         }
         print_json(out, arr);
@@ -140,10 +132,10 @@ void view_stats(FILE *out, const mem_model_stats *list, size_t n, bool json)
         fprintf(out, "%-28s %8s %6s  %-17s %-17s %-15s\n", "model", "requests", "cached", "latency p50/p95",
                 "1st token p50/p95", "tok/s p50/p95");
         for (size_t i = 0; i < n; i++) {
-            const mem_model_stats *m = &list[i];
+            const ls_model_stats *m = &list[i];
             fprintf(out, "%-28.28s %8d %6d  %6.2f / %6.2f s  %6.2f / %6.2f s  %6.1f / %6.1f\n", m->model,
                     m->n_requests, m->n_cache_hits, m->total_p50_s, m->total_p95_s, m->ttft_p50_s, m->ttft_p95_s,
-                    m->tps_p50, m->tps_p95);
+                    m->tokens_per_s_p50, m->tokens_per_s_p95);
         }
         fputs("(p95 of tokens/s is the 95th percentile of the speeds: the faster end)\n", out);
     }
