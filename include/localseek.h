@@ -149,6 +149,7 @@ typedef struct {
     const char *stop;        /* "end of turn", "answer length limit", "stop string", "context full",
                                 "interrupted", "time limit", "cached" */
     double t_prefill_s, t_first_token_s, t_generate_s, t_total_s;
+    double t_thinking_s;     /* from the first token to the end of the thoughts (0 without thoughts) */
     char cached_at[32];      /* when a cached answer was first given */
     char save_error[512];    /* why it was not saved, when a memory file failed */
 } ls_answer;
@@ -216,10 +217,6 @@ ls_status ls_chat_set_system(ls_chat *c, const char *system);
 /* The thinking budget for the next answers: N tokens, or -1 for the default
  * (as ls_settings.think_budget -1). */
 void ls_chat_set_think_budget(ls_chat *c, int budget);
-
-/* Seconds the last answer spent thinking, from its first token to the end
- * of the thought (0 when it had no thoughts or came from the cache). */
-double ls_chat_last_thinking_s(const ls_chat *c);
 
 typedef struct {
     const char *role;     /* "user" or "assistant" */

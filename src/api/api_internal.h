@@ -47,7 +47,6 @@ struct ls_chat {
     conv *v;
     chat_seat *seat;
     ls_memory memory;      /* `store` as an ls_memory, filled by ls_chat_memory() */
-    double last_thinking_s; /* the last answer's seconds of thought (ls_chat_last_thinking_s) */
 };
 
 #endif

@@ -220,6 +220,7 @@ static void answer_from(const gen_result *r, ls_answer *out)
     out->t_prefill_s = r->t_prefill_s;
     out->t_first_token_s = r->t_first_token_s;
     out->t_generate_s = r->t_generate_s;
+    out->t_thinking_s = r->t_thinking_s;
 }
 
 /* ======================================================================== */
@@ -336,7 +337,6 @@ static void answer_from_turn(ls_chat *c, const conv_turn *t, ls_answer *out)
     out->saved = c->store && t->saved;
     memcpy(out->cached_at, t->cached_at, sizeof out->cached_at);
     memcpy(out->save_error, t->save_error, sizeof out->save_error);
-    c->last_thinking_s = t->chat.gen.t_thinking_s;
 }
 
 ls_status ls_chat_ask(ls_chat *c, const char *question, const ls_stream *stream, ls_answer *out)
@@ -418,11 +418,6 @@ ls_status ls_chat_set_system(ls_chat *c, const char *system)
 void ls_chat_set_think_budget(ls_chat *c, int budget)
 {
     chat_seat_set_think_budget(c->seat, budget);
-}
-
-double ls_chat_last_thinking_s(const ls_chat *c)
-{
-    return c->last_thinking_s;
 }
 
 ls_chat_message ls_chat_get_message(const ls_chat *c, size_t i)

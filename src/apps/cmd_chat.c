@@ -127,8 +127,7 @@ static void on_note(void *ctx, const char *sentence)
         fputs(DIM, stdout);
 }
 
-/* `t_thinking_s`: ls_chat_last_thinking_s() (ls_answer does not hold it). */
-static void print_stats(const view *v, const ls_answer *st, double t_thinking_s)
+static void print_stats(const view *v, const ls_answer *st)
 {
     const char *dim = v->color ? DIM : "", *reset = v->color ? RESET : "";
     if (st->cached) {
@@ -140,7 +139,7 @@ static void print_stats(const view *v, const ls_answer *st, double t_thinking_s)
     if (st->n_notes > 0)
         snprintf(notes, sizeof notes, "; %d note%s from memory", st->n_notes, st->n_notes == 1 ? "" : "s");
     if (st->n_thinking > 0)
-        snprintf(think, sizeof think, "thought for %d tokens, %.1f s%s; ", st->n_thinking, t_thinking_s,
+        snprintf(think, sizeof think, "thought for %d tokens, %.1f s%s; ", st->n_thinking, st->t_thinking_s,
                  st->budget_closed ? " (budget)" : "");
     /* When the thoughts, not the answer, used up the room, say so. */
     if (strcmp(st->stop, "end of turn") != 0)
@@ -427,7 +426,7 @@ static ls_status ask_and_show(const repl *r, const char *text, bool regenerate)
     if (s)
         fprintf(stderr, "localseek chat: %s\n", ls_error_msg());
     else
-        print_stats(v, &a, ls_chat_last_thinking_s(r->c));
+        print_stats(v, &a);
     return s;
 }
 
