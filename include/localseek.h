@@ -88,6 +88,7 @@ typedef struct {
     const char *chat_template; /* the family in use */
     int n_ctx, n_parallel, n_threads;
     int n_ctx_train;           /* the context the model was trained for */
+    int n_vocab;               /* tokens in its vocabulary: the length of a row of scores */
     size_t file_bytes;
     double load_s;             /* seconds to open it */
     const char *fit_warning;   /* "" or a sentence: it fits, but with little room */
@@ -164,6 +165,25 @@ typedef struct {
  * sizes), LS_ERR_ARG (no tokens, bad settings), LS_ERR_NOMEM. */
 ls_status ls_complete(ls_model *m, const char *text, bool raw, bool parse_special, const ls_settings *s,
                       const ls_stream *stream, ls_answer *out);
+
+/* ---- scores: checking correctness ----------------------------------------- */
+
+/* The ids of `text` as a prompt: BOS first when the model asks for it, and,
+ * with parse_special, special-token texts (<|im_end|>) read as those tokens
+ * (for test data; text a user typed should not). Writes at most `cap` ids
+ * and the count needed to *n: LS_ERR_LIMIT when cap is too small (cap 0 and
+ * ids NULL just count); LS_ERR_NOMEM. */
+ls_status ls_tokenize(const ls_model *m, const char *text, bool parse_special, int32_t *ids, size_t cap, size_t *n);
+
+/* Reads tokens[0..n) as a new sequence and writes the model's scores after
+ * each of them to logits ([n][n_vocab], n_vocab from ls_model_get_info),
+ * then, when n_greedy > 0, continues n_greedy tokens always taking the most
+ * likely one, past end-of-text tokens too, calling on_step with each chosen
+ * id and the scores it was chosen from. The context must hold n + n_greedy
+ * tokens. Errors: LS_ERR_ARG (an id outside the vocabulary, no tokens),
+ * LS_ERR_LIMIT (too long for the context), LS_ERR_NOMEM. */
+ls_status ls_score(ls_model *m, const int32_t *tokens, int n, float *logits, int n_greedy,
+                   void (*on_step)(void *ctx, int32_t id, const float *scores), void *ctx);
 
 /* ---- conversations -------------------------------------------------------- */
 

@@ -345,6 +345,46 @@ static void test_resume_and_forget(int64_t id)
     ls_chat_close(c);
 }
 
+/* Scores: tokenizing a prompt, its scores read at once against one token at
+ * a time (the greedy steps), and the refusals. */
+typedef struct {
+    int n;
+    int32_t first;
+    float best;
+} steps;
+
+static void on_step(void *ctx, int32_t id, const float *scores)
+{
+    steps *s = ctx;
+    if (s->n++ == 0) {
+        s->first = id;
+        s->best = scores[id];
+    }
+}
+
+static void test_scores(void)
+{
+    ls_model_info info = ls_model_get_info(model);
+    size_t n = 0;
+    CHECK(ls_tokenize(model, "Hello world", false, NULL, 0, &n) == LS_ERR_LIMIT && n >= 2,
+          "counting the ids (%zu, BOS included)", n);
+    int32_t ids[64];
+    CHECK(ls_tokenize(model, "Hello world", false, ids, 64, &n) == LS_OK && n >= 2, "tokenize");
+    float *logits = malloc(sizeof(float) * (size_t)info.n_vocab * n);
+    steps s = { 0 };
+    CHECK(ls_score(model, ids, (int)n, logits, 3, on_step, &s) == LS_OK, "score: %s", ls_error_msg());
+    int best = 0;
+    const float *last = logits + (n - 1) * (size_t)info.n_vocab;
+    for (int i = 1; i < info.n_vocab; i++)
+        if (last[i] > last[best])
+            best = i;
+    CHECK(s.n == 3 && s.first == best && s.best == last[best],
+          "three greedy steps, the first the prompt's best token (%d steps, %d vs %d)", s.n, s.first, best);
+    int32_t bad = info.n_vocab;
+    CHECK(ls_score(model, &bad, 1, logits, 0, NULL, NULL) == LS_ERR_ARG, "an id outside the vocabulary is refused");
+    free(logits);
+}
+
 int main(void)
 {
     const char *shared = check_shared_dir();
@@ -372,6 +412,7 @@ int main(void)
         settings.max_answer_tokens = 12;
         settings.think_budget = 6;
         test_paths();
+        test_scores();
         test_without_memory();
         test_bad_file();
         test_empty_file();

@@ -128,7 +128,8 @@ ls_model_info ls_model_get_info(const ls_model *m)
                             .quant = model_type_summary(md),
                             .chat_template = f == TPL_UNKNOWN ? "none" : tpl_family_info(f)->name,
                             .n_ctx = p->n_ctx, .n_parallel = p->n_seq_max, .n_threads = p->n_threads,
-                            .n_ctx_train = md->hp.n_ctx_train, .file_bytes = gguf_file_size(md->file),
+                            .n_ctx_train = md->hp.n_ctx_train, .n_vocab = md->hp.n_vocab,
+                            .file_bytes = gguf_file_size(md->file),
                             .load_s = m->info.t_load_s, .fit_warning = m->info.fit_warning,
                             .template_warning = m->info.template_warning };
 }
@@ -274,6 +275,59 @@ ls_status ls_complete(ls_model *m, const char *text, bool raw, bool parse_specia
     kv_free(kv);
     gen_free(g);
     ls_free(ids);
+    return st;
+}
+
+/* ======================================================================== */
+/* Scores                                                                    */
+/* ======================================================================== */
+
+ls_status ls_tokenize(const ls_model *m, const char *text, bool parse_special, int32_t *ids, size_t cap, size_t *n)
+{
+    const tok_tokenizer *tok = engine_tokenizer(m->e);
+    unsigned flags = (parse_special ? TOK_PARSE_SPECIAL : 0) | (tok_wants_bos(tok) ? TOK_ADD_BOS : 0);
+    return tok_encode(tok, text, strlen(text), flags, ids, cap, n);
+}
+
+typedef struct {
+    void (*on_step)(void *ctx, int32_t id, const float *scores);
+    void *ctx;
+} step_bridge;
+
+static void bridge_step(void *ctx, int32_t id, const float *logits)
+{
+    step_bridge *b = ctx;
+    if (b->on_step)
+        b->on_step(b->ctx, id, logits);
+}
+
+ls_status ls_score(ls_model *m, const int32_t *tokens, int n, float *logits, int n_greedy,
+                   void (*on_step)(void *ctx, int32_t id, const float *scores), void *ctx)
+{
+    engine *e = m->e;
+    kv_cache *kv = NULL;
+    gen *g = NULL;
+    /* The greedy continuation is the one generation loop: always the best
+     * token, no reasoning split, no stop at end-of-text. */
+    gen_params gp = gen_default_params();
+    gp.sampling.temp = 0;
+    gp.split_reasoning = false;
+    gp.ignore_eog = true;
+    gp.n_answer_max = n_greedy;
+    ls_status st = engine_new_sequence(e, &kv);
+    if (!st)
+        st = fwd_eval_one(engine_runner(e), kv, tokens, n, logits, true);
+    if (!st && n_greedy > 0)
+        st = gen_create(e, &gp, &g);
+    if (!st && n_greedy > 0) {
+        step_bridge b = { on_step, ctx };
+        gen_callbacks cb = { .on_token = bridge_step, .ctx = &b };
+        gen_result r;
+        st = gen_continue(g, kv, logits + (size_t)(n - 1) * (size_t)engine_model(e)->hp.n_vocab, plat_now_s(), &cb,
+                          &r);
+    }
+    gen_free(g);
+    kv_free(kv);
     return st;
 }
 

@@ -16,14 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/options.h"
-#include "base/alloc.h"
-#include "base/platform.h"
-#include "generate/engine.h"
-#include "generate/generation.h"
-#include "tokenizer/tokenizer.h"
+#include "localseek.h"
 
 /* Prints a JSON string (cJSON escapes it). */
 static void print_json_string(const char *s)
@@ -81,16 +76,43 @@ static void unescape(char *s)
     *w = '\0';
 }
 
-/* One greedy step: the token chosen and the top-5 scores it was chosen from. */
+/* One prompt's case: its tokens and scores, printed before its first
+ * greedy step (ls_score writes the scores of the prompt, then calls back
+ * for each step), then the steps: the token chosen and the top-5 scores it
+ * was chosen from. */
 typedef struct {
-    int n_vocab, n_done;
+    int n_vocab, top, n_case, n_steps;
     scored *tmp;
+    const char *prompt;
+    const int32_t *ids;
+    size_t n_ids;
+    const float *logits; /* [n_ids][n_vocab] */
+    bool printed_prompt;
 } greedy_step;
+
+static void print_prompt(greedy_step *g)
+{
+    printf("%s{\"prompt\": ", g->n_case ? ", " : "");
+    print_json_string(g->prompt);
+    printf(", \"tokens\": [");
+    for (size_t i = 0; i < g->n_ids; i++)
+        printf("%s%d", i ? ", " : "", g->ids[i]);
+    printf("], \"prompt_logits\": [");
+    for (size_t i = 0; i < g->n_ids; i++) {
+        if (i)
+            printf(", ");
+        print_scores(g->logits + i * (size_t)g->n_vocab, g->n_vocab, g->top, g->tmp);
+    }
+    printf("], \"greedy\": [");
+    g->printed_prompt = true;
+}
 
 static void print_greedy_step(void *ctx, int32_t id, const float *logits)
 {
     greedy_step *g = ctx;
-    printf("%s{\"token\": %d, \"logits\": ", g->n_done++ ? ", " : "", id);
+    if (!g->printed_prompt)
+        print_prompt(g);
+    printf("%s{\"token\": %d, \"logits\": ", g->n_steps++ ? ", " : "", id);
     print_scores(logits, g->n_vocab, 5, g->tmp);
     printf("}");
 }
@@ -134,10 +156,8 @@ int cmd_logits(int argc, char **argv)
     }
 
     rc = 1;
-    engine *e = NULL;
-    kv_cache *kv = NULL;
-    gen *greedy = NULL;
-    const tok_tokenizer *tok = NULL;
+    ls_runtime *rt = NULL;
+    ls_model *m = NULL;
     float *logits = NULL;
     scored *tmp = NULL;
     int32_t *ids = NULL;
@@ -152,32 +172,19 @@ int cmd_logits(int argc, char **argv)
             longest = (size_t)got;
     rewind(pf);
     long n_ctx_max = (long)longest + 2 + n_greedy + 1;
-    engine_params ep = { .n_ctx = (int)(n_ctx_max < (1 << 24) ? n_ctx_max : (1 << 24)), .n_threads = (int)n_threads,
-                         .act_bits = (int)act_bits, .mem_budget_bytes = mem_budget, .no_template = true };
-    engine_open_info info;
-    ls_status s = engine_open(model_path, &ep, NULL, &e, &info);
-    /* The greedy continuation: the one generation loop, always the best
-     * token, past end-of-text tokens too (the reference files do that). */
-    gen_params gp = gen_default_params();
-    gp.sampling.temp = 0;
-    gp.split_reasoning = false;
-    gp.ignore_eog = true;
-    gp.n_answer_max = (int)n_greedy;
-    if (!s)
-        s = engine_new_sequence(e, &kv);
-    if (!s)
-        s = gen_create(e, &gp, &greedy);
-    if (s) {
+    ls_runtime_options ro = { .n_threads = (int)n_threads };
+    ls_model_options mo = { .n_ctx = (int)(n_ctx_max < (1 << 24) ? n_ctx_max : (1 << 24)), .act_bits = (int)act_bits,
+                            .mem_budget_bytes = mem_budget };
+    if (ls_runtime_open(&ro, &rt) || ls_model_open(rt, model_path, &mo, &m)) {
         fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
         goto done;
     }
+    ls_model_info info = ls_model_get_info(m);
     if (info.fit_warning[0])
         fprintf(stderr, "localseek logits: warning: %s\n", info.fit_warning);
-    tok = engine_tokenizer(e);
-    int n_vocab = engine_model(e)->hp.n_vocab;
-    const char *base = strrchr(model_path, '/');
+    int n_vocab = info.n_vocab;
     printf("{\"model\": ");
-    print_json_string(base ? base + 1 : model_path);
+    print_json_string(info.name);
     printf(", \"n_vocab\": %d, \"cases\": [", n_vocab);
 
     int n_case = 0;
@@ -189,54 +196,35 @@ int cmd_logits(int argc, char **argv)
             continue;
         unescape(line);
         size_t n_tok = 0, cap = strlen(line) + 2;
-        ls_free(ids);
-        ids = ls_malloc(sizeof(int32_t) * (cap + (size_t)n_greedy));
+        free(ids);
+        ids = malloc(sizeof(int32_t) * cap);
         if (!ids)
             goto oom;
         if (ids_mode) {
             char *p = line, *end;
             for (long v; (v = strtol(p, &end, 10)), end != p; p = end)
                 ids[n_tok++] = (int32_t)v;
-        } else {
-            unsigned flags = TOK_PARSE_SPECIAL | (tok_wants_bos(tok) ? TOK_ADD_BOS : 0);
-            if ((s = tok_encode(tok, line, strlen(line), flags, ids, cap, &n_tok))) {
-                fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
-                goto done;
-            }
+        } else if (ls_tokenize(m, line, true, ids, cap, &n_tok)) {
+            fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
+            goto done;
         }
         if (n_tok == 0)
             continue;
-        kv_rewind(kv, 0);
-        ls_free(logits);
-        logits = ls_malloc(sizeof(float) * (size_t)n_vocab * n_tok);
+        free(logits);
+        logits = malloc(sizeof(float) * (size_t)n_vocab * n_tok);
         if (!tmp)
-            tmp = ls_malloc(sizeof(scored) * (size_t)n_vocab);
+            tmp = malloc(sizeof(scored) * (size_t)n_vocab);
         if (!logits || !tmp)
             goto oom;
-        if ((s = fwd_eval_one(engine_runner(e), kv, ids, (int)n_tok, logits, true))) {
+        /* The prompt's scores first, then the greedy steps as they come. */
+        greedy_step step = { .n_vocab = n_vocab, .tmp = tmp, .prompt = line, .ids = ids, .n_ids = n_tok,
+                             .logits = logits, .top = (int)top, .n_case = n_case++ };
+        if (ls_score(m, ids, (int)n_tok, logits, (int)n_greedy, print_greedy_step, &step)) {
             fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
             goto done;
         }
-        printf("%s{\"prompt\": ", n_case++ ? ", " : "");
-        print_json_string(line);
-        printf(", \"tokens\": [");
-        for (size_t i = 0; i < n_tok; i++)
-            printf("%s%d", i ? ", " : "", ids[i]);
-        printf("], \"prompt_logits\": [");
-        for (size_t i = 0; i < n_tok; i++) {
-            if (i)
-                printf(", ");
-            print_scores(logits + i * (size_t)n_vocab, n_vocab, (int)top, tmp);
-        }
-        printf("], \"greedy\": [");
-        greedy_step step = { .n_vocab = n_vocab, .tmp = tmp };
-        gen_callbacks cb = { .on_token = print_greedy_step, .ctx = &step };
-        gen_result r;
-        if (n_greedy > 0 &&
-            (s = gen_continue(greedy, kv, logits + (n_tok - 1) * (size_t)n_vocab, plat_now_s(), &cb, &r))) {
-            fprintf(stderr, "localseek logits: %s\n", ls_error_msg());
-            goto done;
-        }
+        if (!step.printed_prompt)
+            print_prompt(&step);
         printf("]}");
     }
     printf("]}\n");
@@ -247,11 +235,10 @@ oom:
 done:
     fclose(pf);
     free(line);
-    ls_free(ids);
-    ls_free(logits);
-    ls_free(tmp);
-    gen_free(greedy);
-    kv_free(kv);
-    engine_close(e);
+    free(ids);
+    free(logits);
+    free(tmp);
+    ls_model_close(m);
+    ls_runtime_close(rt);
     return rc;
 }
