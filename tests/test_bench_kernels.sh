@@ -68,6 +68,17 @@ fi
 rc=$?
 if [ $rc -eq 1 ]; then ok; else bad "bench -m MISSING: exit $rc, expected 1"; cat "$TMP/err"; fi
 has "bench -m names the missing file" "$TMP/err" "nonexistent.gguf"
+# --parallel N: a decode test of N sequences in one batch, beside the single one
+if [ -d "$SHARED/models" ]; then
+    "$BIN" bench -m "$SHARED/models/golden-qwen2-q4_k_m.gguf" -t 1 -p 16 -n 8 -r 1 --parallel 3 --json >"$TMP/par" 2>"$TMP/err"
+    if python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))
+t = {o["test"]: o for o in a}
+assert set(t) == {"pp16", "tg8", "tg8x3"}, t.keys()
+assert t["tg8x3"]["n_parallel"] == 3 and t["tg8x3"]["avg_ts"] > 0 and t["tg8"]["n_parallel"] == 1
+' "$TMP/par"; then ok; else bad "bench --parallel 3: $(cat "$TMP/par" "$TMP/err")"; fi
+fi
 "$BIN" bench --kernels -m "$TMP/x.gguf" >"$TMP/out" 2>"$TMP/err"
 rc=$?
 if [ $rc -eq 2 ]; then ok; else bad "bench --kernels -m: exit $rc, expected 2"; fi

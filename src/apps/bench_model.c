@@ -70,10 +70,32 @@ static bool self_check(fwd_runner *c, kv_cache *kv, const model *m, int bits, fl
     return d <= tol * fmax(1.0, mx);
 }
 
+/* Decode n steps of n_seq sequences together (each gets its own tokens and
+ * logits row), reps times; tokens/s counts the tokens of all of them. */
+static stats decode_together(fwd_runner *c, kv_cache **kvs, int n_seq, const int32_t *toks, long n, float *logits,
+                             int V, double *times, int reps)
+{
+    fwd_seq seqs[64];
+    for (int r = -1; r < reps; r++) { /* r = -1: a warm-up of 4 steps, untimed */
+        for (int s = 0; s < n_seq; s++)
+            kv_rewind(kvs[s], 0);
+        long steps = r < 0 ? 4 : n;
+        double ts = plat_now_s();
+        for (long i = 0; i < steps; i++) {
+            for (int s = 0; s < n_seq; s++)
+                seqs[s] = (fwd_seq){ kvs[s], toks + i + s, 1, logits + (size_t)s * (size_t)V, false };
+            fwd_eval(c, seqs, n_seq);
+        }
+        if (r >= 0)
+            times[r] = (double)(n * n_seq) / (plat_now_s() - ts);
+    }
+    return mean_std(times, reps);
+}
+
 int bench_model_main(int argc, char **argv)
 {
     const char *path = NULL, *act_bits_name = "16";
-    long n_threads = plat_physical_cores(), n_prompt = 512, n_gen = 128, reps = 3;
+    long n_threads = plat_physical_cores(), n_prompt = 512, n_gen = 128, reps = 3, n_par = 1;
     bool json = false;
     size_t mem_budget = 0; /* 0: what the machine can give */
     const opt_def defs[] = {
@@ -85,6 +107,8 @@ int bench_model_main(int argc, char **argv)
           .help = "tokens generated for the decode test; 0 skips it", .dflt = "128" },
         { .kind = OPT_INT, .name = "-r", .value_name = "N", .i = &reps, .lo = 1, .hi = 1000,
           .help = "repetitions (mean and standard deviation are reported)", .dflt = "3" },
+        { .kind = OPT_INT, .name = "--parallel", .value_name = "N", .i = &n_par, .lo = 1, .hi = 64,
+          .help = "also decode N sequences together, one batch a step (tokens/s of all of them)", .dflt = "1" },
         opt_json(&json),
         opt_act_bits(&act_bits_name),
         opt_mem_budget(&mem_budget),
@@ -92,7 +116,7 @@ int bench_model_main(int argc, char **argv)
     const opt_spec spec = {
         .cmd = "bench",
         .help_cmd = "localseek bench -m MODEL",
-        .usage = "localseek bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--json] [--act-bits 8|16]",
+        .usage = "localseek bench -m MODEL [-t N] [-p 512] [-n 128] [-r 3] [--parallel N] [--json] [--act-bits 8|16]",
         .intro = "Prefill (pp) and decode (tg) speed in tokens/s, beside the memory bandwidth measured in the\n"
                  "same run and the share of it a decode step reaches.\n",
         .defs = defs,
@@ -107,7 +131,7 @@ int bench_model_main(int argc, char **argv)
     int n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen) + 16;
     engine_params ep = { .n_ctx = n_ctx, .n_threads = (int)n_threads,
                          .n_batch = n_prompt > 0 && n_prompt < 512 ? (int)n_prompt : 512, .act_bits = (int)act_bits,
-                         .mem_budget_bytes = mem_budget, .no_template = true };
+                         .n_seq_max = (int)n_par, .mem_budget_bytes = mem_budget, .no_template = true };
     engine *e = NULL;
     engine_open_info info;
     if (engine_open(path, &ep, NULL, &e, &info)) {
@@ -120,13 +144,17 @@ int bench_model_main(int argc, char **argv)
     const model *m = engine_model(e);
     fwd_runner *c = engine_runner(e);
     fwd_params fp = fwd_get_params(c);
-    kv_cache *kv = NULL;
+    kv_cache *kv = NULL, *par_kv[64] = { 0 };
     rc = 1;
     int V = m->hp.n_vocab;
     float *la = ls_malloc(sizeof(float) * (size_t)V), *lb = ls_malloc(sizeof(float) * (size_t)V);
-    int32_t *toks = ls_malloc(sizeof(int32_t) * (size_t)(n_prompt + n_gen + 1));
+    float *lpar = ls_malloc(sizeof(float) * (size_t)V * (size_t)n_par); /* [n_par][V] */
+    int32_t *toks = ls_malloc(sizeof(int32_t) * (size_t)(n_prompt + n_gen + n_par + 1));
     double *times = ls_malloc(sizeof(double) * (size_t)reps);
-    if (!la || !lb || !toks || !times || engine_new_sequence(e, &kv)) {
+    bool made = la && lb && lpar && toks && times && !engine_new_sequence(e, &kv);
+    for (long s = 0; made && n_par > 1 && s < n_par; s++)
+        made = !engine_new_sequence(e, &par_kv[s]);
+    if (!made) {
         fprintf(stderr, "localseek bench: %s\n", ls_error_msg()[0] ? ls_error_msg() : "out of memory");
         goto done;
     }
@@ -137,7 +165,7 @@ int bench_model_main(int argc, char **argv)
         goto done;
     }
     uint64_t seed = 0x9e3779b97f4a7c15ull;
-    for (long i = 0; i < n_prompt + n_gen + 1; i++) {
+    for (long i = 0; i < n_prompt + n_gen + n_par + 1; i++) {
         seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
         toks[i] = (int32_t)(seed % (uint64_t)V);
     }
@@ -145,11 +173,15 @@ int bench_model_main(int argc, char **argv)
     /* Timings first, then the bandwidth probe (its buffer would otherwise
      * count in the peak memory figure); both use n_threads threads, and the
      * model's pool is idle (sleeping) while the probe runs. */
-    stats res[2] = { { 0, 0 }, { 0, 0 } };
-    for (int test = 0; test < 2; test++) {
+    stats res[3] = { { 0, 0 }, { 0, 0 }, { 0, 0 } };
+    for (int test = 0; test < 3; test++) {
         long n = test == 0 ? n_prompt : n_gen;
-        if (n == 0)
+        if (n == 0 || (test == 2 && n_par == 1))
             continue;
+        if (test == 2) { /* n_par sequences, each one token a step, in one batch through the weights */
+            res[2] = decode_together(c, par_kv, (int)n_par, toks, n, lpar, V, times, (int)reps);
+            continue;
+        }
         kv_rewind(kv, 0); /* warm-up, untimed */
         if (test == 0)
             fwd_eval_one(c, kv, toks, (int)(n < 32 ? n : 32), la, false);
@@ -191,23 +223,28 @@ int bench_model_main(int argc, char **argv)
     else
         printf("[");
     int n_out = 0;
-    for (int test = 0; test < 2; test++) {
+    for (int test = 0; test < 3; test++) {
         long n = test == 0 ? n_prompt : n_gen;
-        if (n == 0)
+        if (n == 0 || (test == 2 && n_par == 1))
             continue;
         stats st = res[test];
-        double roof = test == 1 ? 100.0 * st.mean * per_tok_gb / bw.best_gbps : 0.0;
+        /* the share of the bandwidth a decode step uses: a batched step reads the weights once for n_par tokens */
+        double steps_per_s = test == 2 ? st.mean / (double)n_par : st.mean;
+        double roof = test >= 1 ? 100.0 * steps_per_s * per_tok_gb / bw.best_gbps : 0.0;
         char name[32];
-        snprintf(name, sizeof name, "%s%ld", test == 0 ? "pp" : "tg", n);
+        if (test == 2)
+            snprintf(name, sizeof name, "tg%ldx%ld", n, n_par);
+        else
+            snprintf(name, sizeof name, "%s%ld", test == 0 ? "pp" : "tg", n);
         if (json)
             printf("%s\n  {\"test\": \"%s\", \"n_prompt\": %ld, \"n_gen\": %ld, \"avg_ts\": %.3f, \"stddev_ts\": %.3f, "
                    "\"threads\": %ld, \"cpu_path\": \"%s\", \"act_bits\": %ld, \"model_bytes\": %zu, "
                    "\"bytes_per_token\": %zu, \"bandwidth_gbs\": %.2f, \"roofline_pct\": %.1f, "
-                   "\"load_s\": %.3f, \"peak_rss_bytes\": %zu}",
-                   n_out++ ? "," : "", name, test == 0 ? n : 0, test == 1 ? n : 0, st.mean, st.stddev, n_threads,
+                   "\"load_s\": %.3f, \"peak_rss_bytes\": %zu, \"n_parallel\": %ld}",
+                   n_out++ ? "," : "", name, test == 0 ? n : 0, test >= 1 ? n : 0, st.mean, st.stddev, n_threads,
                    isa, act_bits, m->weight_bytes, m->matmul_bytes_per_token, bw.best_gbps,
-                   test == 1 ? roof : 0.0, t_load, peak_rss);
-        else if (test == 1)
+                   test >= 1 ? roof : 0.0, t_load, peak_rss, test == 2 ? n_par : 1);
+        else if (test >= 1)
             printf("%-8s %12.2f %10.2f %9.1f%%\n", name, st.mean, st.stddev, roof);
         else
             printf("%-8s %12.2f %10.2f %10s\n", name, st.mean, st.stddev, "-");
@@ -222,7 +259,10 @@ int bench_model_main(int argc, char **argv)
     rc = 0;
 done:
     kv_free(kv);
+    for (long s = 0; s < n_par && s < 64; s++)
+        kv_free(par_kv[s]);
     engine_close(e);
+    ls_free(lpar);
     ls_free(la);
     ls_free(lb);
     ls_free(toks);
