@@ -4,7 +4,7 @@
  * copied), a monotonic clock, core counts, the process's memory use and the
  * machine's memory limits (MemAvailable, cgroups). Everything Linux-specific
  * lives here so the rest of the code does not care. Called by: gguf (maps),
- * orchestrator/guard (limits), apps and benchmarks (clock, memory).
+ * generate/guard (limits), apps and benchmarks (clock, memory).
  */
 #ifndef LS_PLATFORM_H
 #define LS_PLATFORM_H

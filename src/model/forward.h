@@ -18,8 +18,8 @@
  * Owns: scratch buffers (and the pool when it made its own). Does not: own
  * the model or the KV caches (the caller keeps both alive longer than the
  * runner), tokenize or sample.
- * Called by: the engine (generate/engine.h), the logits and bench commands,
- * tests.
+ * Called by: the engine (generate/engine.h), the generation loop, the API
+ * (ls_score), bench, tests.
  */
 #ifndef LS_FORWARD_H
 #define LS_FORWARD_H

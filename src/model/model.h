@@ -19,9 +19,10 @@
  * calls before deciding whether a model fits.
  *
  * Owns: the gguf_file and the F32 copies. Does not: hold per-conversation
- * state (the KV cache and scratch are in forward.h), tokenize, sample.
- * Called by: forward.c, apps (run, logits, bench), the resource guard
- * (generate/guard.h: model_read_shape only).
+ * state (the KV cache is kvcache.h's, scratch forward.h's), tokenize, sample.
+ * Called by: forward.c, kvcache.c, the engine (generate/engine.c), the API
+ * and bench (model info), the resource guard (generate/guard.h:
+ * model_read_shape only).
  */
 #ifndef LS_MODEL_H
 #define LS_MODEL_H
