@@ -185,6 +185,61 @@ ls_status ls_tokenize(const ls_model *m, const char *text, bool parse_special, i
 ls_status ls_score(ls_model *m, const int32_t *tokens, int n, float *logits, int n_greedy,
                    void (*on_step)(void *ctx, int32_t id, const float *scores), void *ctx);
 
+/* ---- converting a model file --------------------------------------------- */
+
+/* Whether `type` names a format a model can be converted to (any case:
+ * "Q4_K_M", "q8_0", ...), and all of them ("F16, BF16, Q8_0, ..."). */
+bool ls_quant_type_known(const char *type);
+const char *ls_quant_type_names(void);
+
+/* One tensor's conversion: its name and shape, its type in the input file,
+ * the type the rules chose and the one it got (the chosen one, or a
+ * fallback when its row length is not a multiple of that type's block). */
+typedef struct {
+    char name[64];                  /* GGUF tensor names are at most 63 bytes */
+    int n_dims;
+    int64_t shape[4];
+    const char *from, *wanted, *to; /* type names: "F16", "Q4_K", ... (static strings) */
+    int wanted_block;               /* elements per block of `wanted` */
+} ls_quant_tensor;
+
+typedef struct {
+    int64_t i_tensor, n_tensors;    /* the tensor just written, of how many */
+    const ls_quant_tensor *tensor;
+    uint64_t bytes_done, bytes_total; /* input tensor bytes processed so far, of all */
+    double seconds;                 /* since the start */
+} ls_quant_progress;
+
+typedef struct {
+    int n_threads;                  /* 0: the machine's physical cores */
+    bool reference_rounding;        /* llama.cpp's plain rounding (byte-comparable files, slightly less exact) */
+    void (*on_progress)(void *ctx, const ls_quant_progress *p); /* after every tensor; NULL: none */
+    void *ctx;
+} ls_quant_options;
+
+typedef struct {
+    const char *type;               /* the preset's name, "Q4_K_M" */
+    unsigned file_type;             /* its general.file_type number */
+    int n_threads;
+    int64_t n_tensors;
+    ls_quant_tensor *tensors;       /* [n_tensors], file order */
+    int n_fallbacks;
+    struct { const char *type; int64_t n; } counts[32]; /* tensors per output type, in the types' id order */
+    int n_counts;
+    uint64_t file_bytes_in, file_bytes_out;
+    double seconds;
+} ls_quant_report;
+
+/* Converts in_path into out_path as `type` (out_path appears only once
+ * complete). Errors, with nothing left at out_path: LS_ERR_ARG (an unknown
+ * type), LS_ERR_IO, LS_ERR_FORMAT (a damaged input, NaN or infinite
+ * weights), LS_ERR_UNSUPPORTED (a tensor type it cannot read), LS_ERR_NOMEM.
+ * `o` may be NULL. On success the caller frees *out with
+ * ls_quant_report_free(). */
+ls_status ls_quantize(const char *in_path, const char *out_path, const char *type, const ls_quant_options *o,
+                      ls_quant_report *out);
+void ls_quant_report_free(ls_quant_report *r); /* NULL-safe; leaves *r zeroed */
+
 /* ---- conversations -------------------------------------------------------- */
 
 typedef struct {

@@ -385,6 +385,41 @@ static void test_scores(void)
     free(logits);
 }
 
+/* Converting a file: the report, the progress calls, an unknown type. */
+static int n_progress;
+
+static void on_quant_progress(void *ctx, const ls_quant_progress *p)
+{
+    (void)ctx;
+    n_progress += p->tensor && p->tensor->name[0] && p->i_tensor < p->n_tensors;
+}
+
+static void test_quantize(const char *shared)
+{
+    char in[1024], out[] = "/tmp/localseek_api_q_XXXXXX";
+    snprintf(in, sizeof in, "%s/models/golden-qwen2-f16.gguf", shared);
+    int fd = mkstemp(out);
+    if (fd >= 0)
+        close(fd);
+    CHECK(ls_quant_type_known("q8_0") && !ls_quant_type_known("Q3_K_S") && strstr(ls_quant_type_names(), "Q4_K_M"),
+          "the type names");
+    ls_quant_options o = { .n_threads = 1, .on_progress = on_quant_progress };
+    ls_quant_report r;
+    CHECK(ls_quantize(in, out, "Q8_0", &o, &r) == LS_OK, "quantize: %s", ls_error_msg());
+    int64_t counted = 0;
+    for (int k = 0; k < r.n_counts; k++)
+        counted += r.counts[k].n;
+    CHECK(r.n_tensors == 27 && counted == 27 && n_progress == 27 && !strcmp(r.type, "Q8_0") && r.n_fallbacks == 0 &&
+              r.file_bytes_out > 0 && r.file_bytes_out < r.file_bytes_in,
+          "report: %lld tensors, %lld counted, %d progress calls, %llu -> %llu bytes", (long long)r.n_tensors,
+          (long long)counted, n_progress, (unsigned long long)r.file_bytes_in, (unsigned long long)r.file_bytes_out);
+    ls_quant_report_free(&r);
+    ls_quant_report_free(NULL);
+    CHECK(ls_quantize(in, out, "Q3_K_S", NULL, &r) == LS_ERR_ARG && strstr(ls_error_msg(), "Q3_K_S"),
+          "an unknown type is refused: %s", ls_error_msg());
+    unlink(out);
+}
+
 int main(void)
 {
     const char *shared = check_shared_dir();
@@ -424,6 +459,7 @@ int main(void)
             test_resume_and_forget(id);
         }
     }
+    test_quantize(shared);
     ls_model_close(model);
     ls_runtime_close(rt);
     char side[1100];

@@ -5,7 +5,8 @@
  * updating line on a terminal, a line every 10 % otherwise), with -v one
  * line per tensor on stdout, and always a summary: sizes, time, MB/s of
  * input processed, and every tensor that had to fall back to another type.
- * Exit status: 0 ok, 1 error (one sentence on stderr), 2 bad usage.
+ * Exit status: 0 ok, 1 error (one sentence on stderr), 2 bad usage. It uses
+ * the public API alone (include/localseek.h: ls_quantize).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,17 +15,14 @@
 
 #include "apps/commands.h"
 #include "apps/options.h"
-#include "base/dtype.h"
-#include "base/platform.h"
-#include "base/status.h"
-#include "tensor/qmodel.h"
+#include "localseek.h"
 
 /* The TYPE list comes from the presets (tensor/qmodel.h), so it is printed, not written. */
 static void print_types(FILE *out)
 {
     fprintf(out, "\nTYPE (any case): %s\n"
                  "  Q4_K_M is the usual choice for a laptop: about 4.9 bits per weight.\n",
-            qmodel_preset_names());
+            ls_quant_type_names());
 }
 
 typedef struct {
@@ -32,24 +30,23 @@ typedef struct {
     int last_decile;
 } progress_state;
 
-static void shape_str(const qmodel_tensor *t, char *buf, size_t n)
+static void shape_str(const ls_quant_tensor *t, char *buf, size_t n)
 {
     int len = snprintf(buf, n, "[");
-    for (uint32_t d = 0; d < t->n_dims && len < (int)n; d++)
-        len += snprintf(buf + len, n - (size_t)len, "%s%lld", d ? ", " : "", (long long)t->ne[d]);
+    for (int d = 0; d < t->n_dims && len < (int)n; d++)
+        len += snprintf(buf + len, n - (size_t)len, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
     if (len < (int)n)
         snprintf(buf + len, n - (size_t)len, "]");
 }
 
-static void on_progress(void *user, const qmodel_progress *p)
+static void on_progress(void *user, const ls_quant_progress *p)
 {
     progress_state *ps = user;
     double frac = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 1.0;
     if (ps->verbose) {
         char shape[96];
         shape_str(p->tensor, shape, sizeof shape);
-        printf("%-32s %-16s %5s -> %s\n", p->tensor->name, shape, dtype_name(p->tensor->from),
-               dtype_name(p->tensor->to));
+        printf("%-32s %-16s %5s -> %s\n", p->tensor->name, shape, p->tensor->from, p->tensor->to);
         fflush(stdout);
     }
     if (ps->tty) {
@@ -76,31 +73,22 @@ static void human_bytes(uint64_t b, char *buf, size_t n)
         snprintf(buf, n, "%.1f MB", (double)b / 1e6);
 }
 
-static void summary(const char *in, const char *out, const qmodel_preset *preset, const qmodel_stats *st,
-                    int n_threads)
+static void summary(const char *in, const char *out, const ls_quant_report *st)
 {
     char a[32], b[32];
     human_bytes(st->file_bytes_in, a, sizeof a);
     human_bytes(st->file_bytes_out, b, sizeof b);
-    printf("quantized %s -> %s as %s (general.file_type %u)\n", in, out, preset->name, preset->file_type);
+    printf("quantized %s -> %s as %s (general.file_type %u)\n", in, out, st->type, st->file_type);
     printf("  size:    %s -> %s (%.1f%%)\n", a, b,
            st->file_bytes_in ? 100.0 * (double)st->file_bytes_out / (double)st->file_bytes_in : 0.0);
     double secs = st->seconds > 0 ? st->seconds : 1e-9;
     printf("  time:    %.2f s, %.1f MB/s of input, %d thread%s\n", st->seconds, (double)st->file_bytes_in / 1e6 / secs,
-           n_threads, n_threads == 1 ? "" : "s");
+           st->n_threads, st->n_threads == 1 ? "" : "s");
 
     /* tensor count per output type, in type-id order */
     printf("  tensors: %lld (", (long long)st->n_tensors);
-    const char *sep = "";
-    for (int t = 0; t < DT_COUNT; t++) {
-        int64_t c = 0;
-        for (int64_t i = 0; i < st->n_tensors; i++)
-            c += st->tensors[i].to == (dtype)t;
-        if (c) {
-            printf("%s%s %lld", sep, dtype_name((uint32_t)t), (long long)c);
-            sep = ", ";
-        }
-    }
+    for (int k = 0; k < st->n_counts; k++)
+        printf("%s%s %lld", k ? ", " : "", st->counts[k].type, (long long)st->counts[k].n);
     printf(")\n");
     if (st->n_fallbacks == 0) {
         printf("  fallbacks: none\n");
@@ -108,10 +96,10 @@ static void summary(const char *in, const char *out, const qmodel_preset *preset
     }
     printf("  fallbacks: %d (row length not a multiple of the type's block)\n", st->n_fallbacks);
     for (int64_t i = 0; i < st->n_tensors; i++) {
-        const qmodel_tensor *t = &st->tensors[i];
-        if (qmodel_is_fallback(t))
-            printf("    %s: row length %lld is not a multiple of %d (%s), using %s\n", t->name, (long long)t->ne[0],
-                   dtype_get(t->wanted)->block_elems, dtype_name(t->wanted), dtype_name(t->to));
+        const ls_quant_tensor *t = &st->tensors[i];
+        if (strcmp(t->to, t->wanted) != 0)
+            printf("    %s: row length %lld is not a multiple of %d (%s), using %s\n", t->name, (long long)t->shape[0],
+                   t->wanted_block, t->wanted, t->to);
     }
 }
 
@@ -147,23 +135,20 @@ int cmd_quantize(int argc, char **argv)
     int rc = opt_parse(&spec, argc, argv);
     if (rc != OPT_GO_ON)
         return rc;
-    const qmodel_preset *preset = qmodel_preset_find(type);
-    if (!preset)
-        return opt_usage_error(&spec, "unknown type '%s' (expected one of %s)", type, qmodel_preset_names());
-    if (n_threads == 0)
-        n_threads = plat_physical_cores();
+    if (!ls_quant_type_known(type))
+        return opt_usage_error(&spec, "unknown type '%s' (expected one of %s)", type, ls_quant_type_names());
 
     progress_state ps = { verbose, isatty(STDERR_FILENO) != 0, -1 };
-    qmodel_params params = { (int)n_threads, ref, on_progress, &ps };
-    qmodel_stats st;
-    ls_status s = qmodel_quantize(in, out, preset, &params, &st);
-    if (s != LS_OK) {
+    ls_quant_options qo = { .n_threads = (int)n_threads, .reference_rounding = ref, .on_progress = on_progress,
+                            .ctx = &ps };
+    ls_quant_report st;
+    if (ls_quantize(in, out, type, &qo, &st) != LS_OK) {
         if (ps.tty)
             fputc('\n', stderr);
         fprintf(stderr, "localseek quantize: %s\n", ls_error_msg());
         return 1;
     }
-    summary(in, out, preset, &st, (int)n_threads);
-    qmodel_stats_free(&st);
+    summary(in, out, &st);
+    ls_quant_report_free(&st);
     return 0;
 }
