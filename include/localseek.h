@@ -86,6 +86,8 @@ typedef struct {
     const char *architecture;  /* "qwen2", "llama", "qwen3" */
     const char *quant;         /* "Q4_K_M", ... */
     const char *chat_template; /* the family in use */
+    bool has_template;         /* it is the model's own or the chosen one; false: ChatML as a guess, and
+                                  ls_complete continues text as it is */
     int n_ctx, n_parallel, n_threads;
     int n_ctx_train;           /* the context the model was trained for */
     int n_vocab;               /* tokens in its vocabulary: the length of a row of scores */

@@ -119,6 +119,13 @@ void ls_model_close(ls_model *m)
     ls_free(m);
 }
 
+/* The model speaks a template it has, or one the caller chose; otherwise
+ * (like stories260K) text is continued as it is. */
+static bool has_template(const ls_model *m)
+{
+    return engine_get_params(m->e)->family != TPL_UNKNOWN || !m->info.template_warning[0];
+}
+
 ls_model_info ls_model_get_info(const ls_model *m)
 {
     const model *md = engine_model(m->e);
@@ -127,6 +134,7 @@ ls_model_info ls_model_get_info(const ls_model *m)
     return (ls_model_info){ .path = engine_path(m->e), .name = engine_name(m->e), .architecture = md->arch->name,
                             .quant = model_type_summary(md),
                             .chat_template = f == TPL_UNKNOWN ? "none" : tpl_family_info(f)->name,
+                            .has_template = has_template(m),
                             .n_ctx = p->n_ctx, .n_parallel = p->n_seq_max, .n_threads = p->n_threads,
                             .n_ctx_train = md->hp.n_ctx_train, .n_vocab = md->hp.n_vocab,
                             .file_bytes = gguf_file_size(md->file),
@@ -235,10 +243,7 @@ ls_status ls_complete(ls_model *m, const char *text, bool raw, bool parse_specia
     memset(out, 0, sizeof *out);
     engine *e = m->e;
     const tok_tokenizer *tok = engine_tokenizer(e);
-    /* A template the model has, or one the caller chose; otherwise (like
-     * stories260K) the text is continued as it is. */
-    bool templated = !raw && (engine_get_params(e)->family != TPL_UNKNOWN ||
-                              tpl_detect_file(engine_model(e)->file, NULL) != TPL_UNKNOWN);
+    bool templated = !raw && has_template(m);
     tpl_family family = engine_family(e);
     int32_t *ids = NULL;
     size_t n_ids = 0, len = strlen(text);

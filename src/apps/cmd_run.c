@@ -146,8 +146,8 @@ int cmd_run(int argc, char **argv)
     st.think_budget = (int)think_budget;
     st.timeout_s = timeout_s;
     /* Templated: the model's own template, or the one named; otherwise the
-     * text is continued (ls_complete decides the same way). */
-    bool templated = !raw && (template_name || !info.template_warning[0]);
+     * text is continued, and shown first. */
+    bool templated = !raw && info.has_template;
     printer pr = { .part = LS_ANSWER, .echo = templated ? NULL : prompt };
     ls_stream stream = { .on_text = print_text, .ctx = &pr };
     ls_answer a;

@@ -49,31 +49,35 @@ static void print_hint(const opt_spec *s, FILE *err)
         fprintf(err, "Run 'localseek %s --help' to see the options.\n", s->cmd);
 }
 
-/* One sentence about a word of the command line, then the hint. */
+/* One sentence about the command line, the usage line when asked, then the
+ * hint. */
+static void vsay(const opt_spec *s, bool with_usage, const char *fmt, va_list ap)
+{
+    FILE *err = err_of(s);
+    fprintf(err, "localseek %s: ", s->cmd);
+    vfprintf(err, fmt, ap);
+    fputc('\n', err);
+    if (with_usage)
+        fprintf(err, "usage: %s\n", s->usage);
+    print_hint(s, err);
+}
+
 static void say(const opt_spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void say(const opt_spec *s, const char *fmt, ...)
 {
-    FILE *err = err_of(s);
-    fprintf(err, "localseek %s: ", s->cmd);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(err, fmt, ap);
+    vsay(s, false, fmt, ap);
     va_end(ap);
-    fputc('\n', err);
-    print_hint(s, err);
 }
 
 int opt_usage_error(const opt_spec *s, const char *fmt, ...)
 {
-    FILE *err = err_of(s);
-    fprintf(err, "localseek %s: ", s->cmd);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(err, fmt, ap);
+    vsay(s, true, fmt, ap);
     va_end(ap);
-    fprintf(err, "\nusage: %s\n", s->usage);
-    print_hint(s, err);
     return OPT_BAD_USAGE;
 }
 
